@@ -1,0 +1,96 @@
+// Metric report types shared by the engine (producer), partitioners and the agent (consumers).
+// Every field is documented in docs/metrics.md under the same name.
+
+/** One worker's metrics over one metric slide. Times are in ms per second of the slide. */
+export interface WorkerSlideMetrics {
+  /** Worker index in [0, P). */
+  readonly worker: number;
+  /** `worker.records_in`: records the worker finished processing in this slide. */
+  readonly recordsIn: number;
+  /** `worker.busy_ms`: ms per second spent processing (0..1000). */
+  readonly busyMs: number;
+  /** `worker.backpressured_ms`: ms per second blocked on a full downstream queue (0..1000). */
+  readonly backpressuredMs: number;
+  /** `worker.idle_ms`: ms per second with nothing to do, = 1000 − busy − backpressured. */
+  readonly idleMs: number;
+  /** `worker.queue_length`: records waiting in the worker's input queue at the end of the slide. */
+  readonly queueLength: number;
+  /** `worker.latency_p50_ms`, `worker.latency_p99_ms`, `worker.latency_max_ms`: event time to output. NaN when no record finished. */
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  readonly latencyMaxMs: number;
+}
+
+/** Partitioner metrics over one slide. */
+export interface PartitionerSlideMetrics {
+  /** `partitioner.records`: records routed in the slide. */
+  readonly records: number;
+  /** `partitioner.route_ns`: mean ns per route() call in the slide (measured in batches). */
+  readonly routeNs: number;
+  /** `partitioner.routed`: records the partitioner sent to each worker in the slide (length P). */
+  readonly routed: readonly number[];
+  /** `partitioner.hot_keys`: number of keys the partitioner currently treats as hot. */
+  readonly hotKeys: number;
+  /** `partitioner.max_split`: largest number of workers any key was sent to in the slide. */
+  readonly maxSplit: number;
+  /** `partitioner.table_version`: current routing-table epoch. */
+  readonly tableVersion: number;
+}
+
+/** Job-level metrics derived from the per-worker ones. */
+export interface JobSlideMetrics {
+  /** `job.throughput`: records per second that finished at the combiners in the slide. */
+  readonly throughput: number;
+  /** `source.target_rate` and `source.achieved_rate`, records per second. target = Infinity when unthrottled. */
+  readonly targetRate: number;
+  readonly achievedRate: number;
+  /** `source.backpressured_ms`: ms per second the source waited for credits. */
+  readonly sourceBackpressuredMs: number;
+  /** `job.imbalance_busy` = max/mean − 1 over busy ms; `job.nmad_busy` = Σ|b−mean|/(P·mean). */
+  readonly imbalanceBusy: number;
+  readonly nmadBusy: number;
+  /** The same two over records in. */
+  readonly imbalanceCount: number;
+  readonly nmadCount: number;
+  /** `job.replication`: Σ over keys seen in the slide of the number of workers that received the key, divided by the number of keys. */
+  readonly replication: number;
+  /** `job.latency_p50_ms`, `job.latency_p99_ms`: over all workers. */
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+}
+
+/**
+ * One report per metric slide. `slideStartMs` is aligned to a multiple of `slideMs`. Always has P
+ * worker entries: a worker that did nothing reports zeros (idle = 1000).
+ */
+export interface SlideReport {
+  readonly slideIndex: number;
+  readonly slideStartMs: number;
+  readonly slideMs: number;
+  readonly workers: readonly WorkerSlideMetrics[];
+  readonly partitioner: PartitionerSlideMetrics;
+  readonly job: JobSlideMetrics;
+}
+
+/** Imbalance = max/mean − 1; 0 when the mean is 0. */
+export function imbalance(xs: ArrayLike<number>): number {
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) {
+    sum += xs[i];
+    if (xs[i] > max) max = xs[i];
+  }
+  const mean = sum / xs.length;
+  return mean > 0 ? max / mean - 1 : 0;
+}
+
+/** NMAD = Σ|x − mean| / (n · mean); 0 when the mean is 0. */
+export function nmad(xs: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) sum += xs[i];
+  const mean = sum / xs.length;
+  if (!(mean > 0)) return 0;
+  let dev = 0;
+  for (let i = 0; i < xs.length; i++) dev += Math.abs(xs[i] - mean);
+  return dev / (xs.length * mean);
+}

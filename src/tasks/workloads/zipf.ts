@@ -1,0 +1,116 @@
+// Seeded Zipf key stream with a seeded permutation of key ids, so that ids are not frequency ranks.
+import { Rng, shuffleInPlace } from '../../common/rng.js';
+import type { Workload } from '../types.js';
+
+/**
+ * Zipf probabilities p_r ∝ r^−exponent for ranks r = 1..numKeys (exponent 0 = uniform), as
+ * commons-math `ZipfDistribution`. Index i holds the probability of rank i+1.
+ */
+export function zipfProbabilities(numKeys: number, exponent: number): Float64Array {
+  const p = new Float64Array(numKeys);
+  let sum = 0;
+  for (let r = 1; r <= numKeys; r++) {
+    const v = exponent === 0 ? 1 : Math.pow(r, -exponent);
+    p[r - 1] = v;
+    sum += v;
+  }
+  for (let i = 0; i < numKeys; i++) p[i] /= sum;
+  return p;
+}
+
+/**
+ * Walker/Vose alias table for O(1) sampling from a discrete distribution. Sampling uses two uniform
+ * draws and no allocation.
+ */
+export class AliasTable {
+  readonly prob: Float64Array;
+  readonly alias: Int32Array;
+  readonly n: number;
+
+  constructor(weights: ArrayLike<number>) {
+    const n = weights.length;
+    this.n = n;
+    this.prob = new Float64Array(n);
+    this.alias = new Int32Array(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += weights[i];
+    const scaled = new Float64Array(n);
+    const small = new Int32Array(n);
+    const large = new Int32Array(n);
+    let ns = 0;
+    let nl = 0;
+    for (let i = 0; i < n; i++) {
+      scaled[i] = (weights[i] * n) / total;
+      if (scaled[i] < 1) small[ns++] = i;
+      else large[nl++] = i;
+    }
+    while (ns > 0 && nl > 0) {
+      const s = small[--ns];
+      const l = large[--nl];
+      this.prob[s] = scaled[s];
+      this.alias[s] = l;
+      scaled[l] = scaled[l] + scaled[s] - 1;
+      if (scaled[l] < 1) small[ns++] = l;
+      else large[nl++] = l;
+    }
+    while (nl > 0) this.prob[large[--nl]] = 1;
+    while (ns > 0) this.prob[small[--ns]] = 1;
+  }
+
+  /** An index drawn with probability proportional to its weight. */
+  sample(rng: Rng): number {
+    const i = rng.int(this.n);
+    return rng.next() < this.prob[i] ? i : this.alias[i];
+  }
+}
+
+/**
+ * The key id of each frequency rank: `ids[rank]` is a seeded permutation of [0, numKeys), so the
+ * hottest key is not key 0. With `shuffle = false`, ids equal ranks (the originals' behaviour).
+ */
+export function rankToKeyIds(numKeys: number, seed: number, shuffle = true): Int32Array {
+  const ids = new Int32Array(numKeys);
+  for (let i = 0; i < numKeys; i++) ids[i] = i;
+  return shuffle ? shuffleInPlace(ids, new Rng(seed ^ 0x5eed)) : ids;
+}
+
+/** Parameters of a Zipf workload. */
+export interface ZipfOptions {
+  numKeys: number;
+  exponent: number;
+  seed: number;
+  /** Permute key ids (default true). False reproduces "key id = rank". */
+  shuffleKeys?: boolean;
+  /** Payload ids are drawn uniformly from [0, payloadSpace) (default 1 → always 0). */
+  payloadSpace?: number;
+}
+
+/** zipf(numKeys, exponent, seed): an infinite i.i.d. Zipf key stream with permuted ids. */
+export class ZipfWorkload implements Workload {
+  readonly name = 'zipf';
+  readonly numKeys: number;
+  readonly rankToKey: Int32Array;
+  readonly probabilities: Float64Array;
+  private readonly table: AliasTable;
+  private readonly rng: Rng;
+  private readonly payloadSpace: number;
+
+  constructor(opts: ZipfOptions) {
+    this.numKeys = opts.numKeys;
+    this.probabilities = zipfProbabilities(opts.numKeys, opts.exponent);
+    this.table = new AliasTable(this.probabilities);
+    this.rankToKey = rankToKeyIds(opts.numKeys, opts.seed, opts.shuffleKeys ?? true);
+    this.rng = new Rng(opts.seed);
+    this.payloadSpace = Math.max(1, Math.floor(opts.payloadSpace ?? 1));
+  }
+
+  fill(keys: Int32Array, payloads: Int32Array, offset: number, n: number, _timeMs: number): number {
+    const rng = this.rng;
+    const ps = this.payloadSpace;
+    for (let i = offset; i < offset + n; i++) {
+      keys[i] = this.rankToKey[this.table.sample(rng)];
+      payloads[i] = ps === 1 ? 0 : rng.int(ps);
+    }
+    return n;
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    pool: 'forks',
+    // 2 cores: keep the CPU-heavy suites from oversubscribing the machine.
+    maxWorkers: 2,
+  },
+});
