@@ -1,0 +1,44 @@
+// Sinks receive final per-(window, key) results and final keyed state.
+
+/** Where results go. `viaReducer` tells whether the key was split (merged) or forwarded. */
+export interface Sink {
+  window(windowStart: number, key: number, output: unknown, viaReducer: boolean): void;
+  /** Final keyed state of a global task at the end of the job (already merged across workers). */
+  finalState(key: number, output: unknown): void;
+}
+
+/** Counts results (the default for benchmarks and `sas run`). */
+export class CountingSink implements Sink {
+  windowResults = 0;
+  merged = 0;
+  forwarded = 0;
+  finalKeys = 0;
+  window(_w: number, _k: number, _o: unknown, viaReducer: boolean): void {
+    this.windowResults++;
+    if (viaReducer) this.merged++;
+    else this.forwarded++;
+  }
+  finalState(): void {
+    this.finalKeys++;
+  }
+}
+
+/**
+ * Keeps every result, keyed by "windowStart:key" (JSON of the output), for correctness checks.
+ * Throws if a (window, key) result arrives twice: duplication is a bug.
+ */
+export class CollectingSink implements Sink {
+  readonly windows = new Map<string, unknown>();
+  readonly state = new Map<number, unknown>();
+  merged = 0;
+  window(windowStart: number, key: number, output: unknown, viaReducer: boolean): void {
+    const id = `${windowStart}:${key}`;
+    if (this.windows.has(id)) throw new Error(`duplicate result for window ${windowStart} key ${key}`);
+    this.windows.set(id, output);
+    if (viaReducer) this.merged++;
+  }
+  finalState(key: number, output: unknown): void {
+    if (this.state.has(key)) throw new Error(`duplicate final state for key ${key}`);
+    this.state.set(key, output);
+  }
+}
