@@ -22,8 +22,9 @@ export function createHash(ctx: PartitionerContext, params: z.infer<typeof hashP
     numWorkers: n,
     splitsKeys: false,
     route(key: number): number {
-      const r = (murmur3Int(key, seed) | 0) % n;
-      return r < 0 ? r + n : r;
+      // Java floorMod on the signed hash, written so that V8 stays on int32 (no -0 from `%`).
+      const x = murmur3Int(key, seed) | 0;
+      return x >= 0 ? x % n : n - 1 - ((-1 - x) % n);
     },
     stats: () => ({ hotKeys: 0, tableVersion: 0 }),
   };
