@@ -1,0 +1,178 @@
+// Spacker's planner split (order, batch, replicate) and the three classic strategies built from it.
+import { z } from 'zod';
+import { UnknownNameError } from '../../common/errors.js';
+import { Rng } from '../../common/rng.js';
+import { parseOrThrow } from '../../common/validate.js';
+import { type BinMap, type BinMove, diffMaps } from './bins.js';
+import { maxBipartiteMatching } from './matching.js';
+
+/** One step of a plan: moves released together at one epoch. */
+export interface MigrationStep {
+  readonly moves: readonly BinMove[];
+}
+
+/** A standby copy of a bin kept on `worker` (Spacker's replication; not used by the protocol yet). */
+export interface Replica {
+  readonly bin: number;
+  readonly worker: number;
+}
+
+/**
+ * A migration plan: steps run one after another. Invariant (checked by validatePlan): within a step
+ * every bin appears at most once and each move's `from` is the bin's owner after the earlier steps.
+ * The driver starts step i+1 only after every move of step i was installed at its destination
+ * (Megaphone §4.4 / Spacker `onMigrationCompleted`).
+ */
+export interface MigrationPlan {
+  readonly steps: readonly MigrationStep[];
+  /** Standby copies requested by the `replicate` function (empty by default). */
+  readonly replicas: readonly Replica[];
+}
+
+/** Runtime statistics the order function may use. */
+export interface PlanStats {
+  /** Recent records per second (or any rate) of each bin, indexed by bin. Missing bins count as 0. */
+  readonly binRate?: ArrayLike<number>;
+}
+
+/** Spacker's prioritisation: orders the moves (must return a permutation of its input). */
+export type OrderFn = (moves: readonly BinMove[], stats: PlanStats) => BinMove[];
+/** Spacker's progressiveness: cuts the ordered moves into steps, each bin in exactly one step. */
+export type BatchFn = (ordered: readonly BinMove[]) => BinMove[][];
+/** Spacker's replication: standby copies for some bins (none by default). */
+export type ReplicateFn = (bins: readonly number[]) => Replica[];
+
+/** Hot-first (default order): descending `stats.binRate[bin]`, ties by ascending bin (Spacker §III-B2). */
+export const orderHotFirst: OrderFn = (moves, stats) => {
+  const rate = stats.binRate;
+  const r = (b: number): number => (rate !== undefined && b < rate.length ? rate[b] : 0) || 0;
+  return [...moves].sort((a, b) => r(b.bin) - r(a.bin) || a.bin - b.bin);
+};
+
+/** Ascending bin id (Spacker's `default` order function). */
+export const orderByBin: OrderFn = (moves) => [...moves].sort((a, b) => a.bin - b.bin);
+
+/** A seeded random order (Spacker's `random`): Fisher–Yates over bin order, driven by `Rng(seed)`. */
+export function orderRandom(seed: number): OrderFn {
+  return (moves) => {
+    const out = [...moves].sort((a, b) => a.bin - b.bin);
+    const rng = new Rng(seed);
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const t = out[i];
+      out[i] = out[j];
+      out[j] = t;
+    }
+    return out;
+  };
+}
+
+/** Fixed-size chunks in the given order (Spacker `sync_keys`); size Infinity = one step. */
+export function batchFixed(size: number): BatchFn {
+  return (ordered) => {
+    const out: BinMove[][] = [];
+    if (ordered.length === 0) return out;
+    if (!Number.isFinite(size)) return [[...ordered]];
+    for (let i = 0; i < ordered.length; i += size) out.push(ordered.slice(i, i + size));
+    return out;
+  };
+}
+
+/**
+ * Bipartite-matching rounds (Megaphone §4.4): repeatedly take a maximum matching (Hopcroft–Karp) of the
+ * remaining moves seen as a multigraph sender → receiver, so that in each step every worker sends at most
+ * one bin and receives at most one bin. Edges are offered in `ordered` order, so hotter moves tend to go
+ * first; within a step moves keep that order. The number of steps is at least the largest number of
+ * moves any worker sends or receives (not always equal to it: greedy rounds are not an optimal colouring).
+ */
+export const batchMatching: BatchFn = (ordered) => {
+  let rest = [...ordered];
+  const out: BinMove[][] = [];
+  while (rest.length > 0) {
+    let n = 0;
+    for (const m of rest) n = Math.max(n, m.from + 1, m.to + 1);
+    const picked = maxBipartiteMatching({
+      nLeft: n,
+      nRight: n,
+      left: rest.map((m) => m.from),
+      right: rest.map((m) => m.to),
+    });
+    const inStep = new Uint8Array(rest.length);
+    for (const e of picked) inStep[e] = 1;
+    out.push(rest.filter((_, i) => inStep[i] === 1));
+    rest = rest.filter((_, i) => inStep[i] === 0);
+  }
+  return out;
+};
+
+/** No standby copies (default). */
+export const replicateNone: ReplicateFn = () => [];
+
+/** A custom strategy: any combination of the three functions. */
+export interface CustomStrategy {
+  readonly order: OrderFn;
+  readonly batch: BatchFn;
+  readonly replicate?: ReplicateFn;
+}
+
+/** Built-in strategy names: `all-at-once` (one step), `fluid` (one bin per step), `batched` (matching rounds), `chunked` (fixed size). */
+export const STRATEGY_NAMES = ['all-at-once', 'fluid', 'batched', 'chunked'] as const;
+/** A built-in strategy name. */
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** Options of planMigration, validated with zod (errors name `migration.<field>`). */
+export const PlanOptionsSchema = z
+  .object({
+    /** Move order: `hot-first` (default; needs stats.binRate, else bin order), `bin`, `random`. */
+    order: z.enum(['hot-first', 'bin', 'random']).default('hot-first'),
+    /** Seed of the `random` order. Default 0. */
+    seed: z.number().int().default(0),
+    /** Moves per step for `chunked`. Default 16 (Spacker's chunk-16). */
+    chunkSize: z.number().int().min(1).default(16),
+  })
+  .strict();
+
+/** Validated planMigration options. */
+export type PlanOptions = z.infer<typeof PlanOptionsSchema>;
+
+/** Resolves a built-in strategy name and options to the three functions (UnknownNameError for a bad name). */
+export function strategyFunctions(strategy: StrategyName | CustomStrategy, opts: PlanOptions): CustomStrategy {
+  if (typeof strategy !== 'string') return strategy;
+  if (!(STRATEGY_NAMES as readonly string[]).includes(strategy)) {
+    throw new UnknownNameError('migration strategy', String(strategy), STRATEGY_NAMES, 'migration.strategy');
+  }
+  const order = opts.order === 'hot-first' ? orderHotFirst : opts.order === 'bin' ? orderByBin : orderRandom(opts.seed);
+  switch (strategy) {
+    case 'all-at-once':
+      return { order, batch: batchFixed(Infinity) };
+    case 'fluid':
+      return { order, batch: batchFixed(1) };
+    case 'batched':
+      return { order, batch: batchMatching };
+    case 'chunked':
+      return { order, batch: batchFixed(opts.chunkSize) };
+  }
+}
+
+/**
+ * Plans the migration from `fromMap` to `toMap`: moves = bins whose owner differs, then
+ * `order(moves, stats)` → `batch(ordered)` → steps, and `replicate(moved bins)` → replicas.
+ * Strategies: all-at-once = one step with every move; fluid = one bin per step; batched = matching rounds;
+ * chunked = fixed-size steps; or a CustomStrategy. Raw options are validated (ConfigError naming
+ * `migration.<field>`). Identical maps give a plan with no steps.
+ */
+export function planMigration(
+  fromMap: BinMap,
+  toMap: BinMap,
+  strategy: StrategyName | CustomStrategy = 'batched',
+  rawOpts: unknown = {},
+  stats: PlanStats = {},
+): MigrationPlan {
+  const opts = parseOrThrow(PlanOptionsSchema, rawOpts, 'migration');
+  const fns = strategyFunctions(strategy, opts);
+  const moves = diffMaps(fromMap, toMap);
+  const ordered = fns.order(moves, stats);
+  const steps = fns.batch(ordered).filter((s) => s.length > 0).map((moves) => ({ moves }));
+  const replicas = (fns.replicate ?? replicateNone)(ordered.map((m) => m.bin));
+  return { steps, replicas };
+}

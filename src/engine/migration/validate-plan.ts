@@ -1,0 +1,75 @@
+// Checks a migration plan against the current bin map before anything moves.
+import { PlanError } from '../../common/errors.js';
+import { BinMap, type BinMove } from './bins.js';
+import type { MigrationPlan } from './planner.js';
+
+/**
+ * Checks one step's moves against `owners` (bin → owner before the step) and applies them in place.
+ * Throws PlanError (code PLAN_INVALID, context { step, bin, worker, ... }) for an unknown bin, an
+ * unknown worker, a move whose `from` is not the owner, a move to its own owner, or a bin twice in the step.
+ * `owners` is left unchanged when it throws.
+ */
+export function checkStep(moves: readonly BinMove[], owners: Int32Array, numWorkers: number, step: number): void {
+  const seen = new Set<number>();
+  const isWorker = (w: number): boolean => Number.isInteger(w) && w >= 0 && w < numWorkers;
+  for (const m of moves) {
+    const ctx = { step, bin: m.bin, from: m.from, to: m.to };
+    if (!(Number.isInteger(m.bin) && m.bin >= 0 && m.bin < owners.length)) {
+      throw new PlanError(`step ${step}: unknown bin ${m.bin} (bins are 0..${owners.length - 1})`, { ...ctx, reason: 'unknown-bin' });
+    }
+    if (!isWorker(m.from)) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.from}`, { ...ctx, worker: m.from, reason: 'unknown-worker' });
+    }
+    if (!isWorker(m.to)) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.to}`, { ...ctx, worker: m.to, reason: 'unknown-worker' });
+    }
+    if (seen.has(m.bin)) {
+      throw new PlanError(`step ${step}: bin ${m.bin} appears twice`, { ...ctx, reason: 'duplicate-bin' });
+    }
+    seen.add(m.bin);
+    if (owners[m.bin] !== m.from) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: from ${m.from} is not the owner (owner is ${owners[m.bin]})`, {
+        ...ctx,
+        worker: m.from,
+        owner: owners[m.bin],
+        reason: 'not-owner',
+      });
+    }
+    if (m.from === m.to) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: moves to its own owner ${m.to}`, { ...ctx, worker: m.to, reason: 'self-move' });
+    }
+  }
+  for (const m of moves) owners[m.bin] = m.to;
+}
+
+/**
+ * Validates every step of `plan` in order against `currentMap`, as the steps would apply, with
+ * `numWorkers` workers and `numBins` bins; also checks each replica's bin and worker. Throws the
+ * first PlanError (context names step, bin and worker); nothing is mutated. Returns the map after the
+ * last step (version = currentMap.version + number of steps).
+ */
+export function validatePlan(plan: MigrationPlan, currentMap: BinMap, numWorkers: number, numBins: number): BinMap {
+  if (currentMap.numBins !== numBins) {
+    throw new PlanError(`current map has ${currentMap.numBins} bins, expected ${numBins}`, { numBins, mapBins: currentMap.numBins });
+  }
+  for (let b = 0; b < numBins; b++) {
+    if (currentMap.owners[b] >= numWorkers) {
+      throw new PlanError(`bin ${b} is owned by worker ${currentMap.owners[b]}, beyond ${numWorkers} workers`, {
+        bin: b,
+        worker: currentMap.owners[b],
+        reason: 'unknown-worker',
+      });
+    }
+  }
+  const owners = currentMap.owners.slice();
+  plan.steps.forEach((s, i) => checkStep(s.moves, owners, numWorkers, i));
+  for (const r of plan.replicas) {
+    if (!(Number.isInteger(r.bin) && r.bin >= 0 && r.bin < numBins)) {
+      throw new PlanError(`replica: unknown bin ${r.bin}`, { bin: r.bin, worker: r.worker, reason: 'unknown-bin' });
+    }
+    if (!(Number.isInteger(r.worker) && r.worker >= 0 && r.worker < numWorkers)) {
+      throw new PlanError(`replica of bin ${r.bin}: unknown worker ${r.worker}`, { bin: r.bin, worker: r.worker, reason: 'unknown-worker' });
+    }
+  }
+  return BinMap.fromOwners(owners, numWorkers, currentMap.version + plan.steps.length);
+}
