@@ -1,7 +1,7 @@
 // SVG charts of a comparison, rendered headless: vega-lite spec → vega View (renderer 'none') → toSVG.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { SasError } from '../common/errors.js';
+import { InvariantError } from '../common/errors.js';
 import { mean, runThroughput, type ComparisonSummary, type Setting, type WorkloadGroup } from './aggregate.js';
 
 /** A chart to render: a stable id (used to prefix SVG ids), a title and its vega-lite spec. */
@@ -130,10 +130,16 @@ export function chartSpecs(summary: ComparisonSummary): ChartSpec[] {
   return out;
 }
 
-/** A vega loader that refuses every request: charts use inline data only, and never touch the network. */
-function offlineLoader(): vega.Loader {
-  const refuse = (uri: string): Promise<never> =>
-    Promise.reject(new SasError('INVARIANT', `report charts must not load external resources (${uri})`, { context: { uri } }));
+/**
+ * A vega loader that refuses every request and records it: charts use inline data only and never
+ * touch the network or the file system. (vega logs a failed load and renders on, so the caller
+ * checks `refused` afterwards.)
+ */
+function offlineLoader(refused: string[]): vega.Loader {
+  const refuse = (uri: string): Promise<never> => {
+    refused.push(uri);
+    return Promise.reject(new Error(`external resource refused: ${uri}`));
+  };
   const loader = vega.loader();
   loader.load = refuse;
   loader.sanitize = refuse;
@@ -145,14 +151,17 @@ function offlineLoader(): vega.Loader {
 /**
  * Renders one chart to SVG without a browser. SVG-internal ids (clip paths, gradients) are reset
  * before and prefixed with `idPrefix` after rendering, so output is deterministic and several
- * charts can share one HTML page.
+ * charts can share one HTML page. A spec that asks for external data or images is a bug: throws an
+ * InvariantError (code INVARIANT).
  */
 export async function renderSvg(spec: TopLevelSpec, idPrefix: string): Promise<string> {
   const compiled = compile(spec).spec;
+  const refused: string[] = [];
   vega.resetSVGDefIds();
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader(), logLevel: vega.Error });
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: offlineLoader(refused), logLevel: vega.None });
   try {
     const svg = await view.toSVG();
+    if (refused.length > 0) throw new InvariantError('report charts must not load external resources', { refused });
     return svg.replace(/(id="|url\(#|href="#)(clip\d+|gradient_\d+)/g, `$1${idPrefix}-$2`);
   } finally {
     view.finalize();
