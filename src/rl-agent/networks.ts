@@ -1,0 +1,203 @@
+// MLP parameters as TF.js variables: the actor (squashed Gaussian) and a vectorised critic ensemble.
+import { tf } from './backend.js';
+import { Rng } from '../common/rng.js';
+
+/** Shape of an MLP: input → hidden… → output, with one hidden activation and a linear head. */
+export interface MlpTopology {
+  readonly inputDim: number;
+  readonly hidden: readonly number[];
+  readonly outputDim: number;
+  readonly activation: 'tanh' | 'relu';
+  /** Ensemble members sharing the topology (1 for the actor). */
+  readonly members: number;
+}
+
+/** A named weight tensor, as stored in checkpoints. */
+export interface NamedWeight {
+  readonly name: string;
+  readonly variable: tf.Variable;
+}
+
+/**
+ * Seeded init of one layer: U(−1/√fanIn, 1/√fanIn) for weights and biases, PyTorch nn.Linear's
+ * default (the reference's RLlib torch modules use it).
+ */
+function uniformInit(rng: Rng, size: number, fanIn: number): Float32Array {
+  const b = 1 / Math.sqrt(fanIn);
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (2 * rng.next() - 1) * b;
+  return out;
+}
+
+/**
+ * y = x·W + b with hand-written gradients that only use plain (non-transposed, 2-D) matmuls after an
+ * explicit transpose. The wasm backend's transposed and batched matmuls measured 8–15× slower than
+ * transpose + matmul (docs/rl-agent.md), and TF.js's own MatMul gradient uses the transposed forms.
+ */
+const linearOp = tf.customGrad((...args) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor2D;
+      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sx), g), tf.sum(g, 0)];
+    },
+  };
+});
+const linear = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => linearOp(x, w, b) as tf.Tensor2D;
+
+/**
+ * An MLP (or an ensemble of `members` MLPs of the same shape, as the reference's vectorised critic,
+ * §2.6; here one 2-D matmul per member, which is faster on wasm than a batched matmul). Weight `l` of
+ * member `m` is named `m{m}/w{l}` with shape [in, out], its bias `m{m}/b{l}` with shape [out].
+ * `apply` maps [B, in] → [members, B, out].
+ */
+export class Mlp {
+  readonly topology: MlpTopology;
+  readonly weights: NamedWeight[] = [];
+
+  constructor(topology: MlpTopology, rng: Rng, prefix: string, trainable = true) {
+    this.topology = topology;
+    const dims = [topology.inputDim, ...topology.hidden, topology.outputDim];
+    for (let m = 0; m < topology.members; m++) {
+      for (let l = 0; l + 1 < dims.length; l++) {
+        const [i, o] = [dims[l], dims[l + 1]];
+        const w = tf.variable(tf.tensor2d(uniformInit(rng, i * o, i), [i, o]), trainable, `${prefix}/m${m}/w${l}_${uid()}`);
+        const b = tf.variable(tf.tensor1d(uniformInit(rng, o, i)), trainable, `${prefix}/m${m}/b${l}_${uid()}`);
+        this.weights.push({ name: `m${m}/w${l}`, variable: w }, { name: `m${m}/b${l}`, variable: b });
+      }
+    }
+  }
+
+  /** The variables, member-major then layer order (m0/w0, m0/b0, m0/w1, …). */
+  variables(): tf.Variable[] {
+    return this.weights.map((w) => w.variable);
+  }
+
+  /** Forward pass of one member: x [B, in] → [B, out]. Call inside tf.tidy. */
+  applyMember(x: tf.Tensor2D, member: number): tf.Tensor2D {
+    const layers = this.topology.hidden.length + 1;
+    const base = member * 2 * layers;
+    let h = x;
+    for (let l = 0; l < layers; l++) {
+      h = linear(h, this.weights[base + 2 * l].variable as tf.Tensor2D, this.weights[base + 2 * l + 1].variable as tf.Tensor1D);
+      if (l + 1 < layers) h = this.topology.activation === 'tanh' ? tf.tanh(h) : tf.relu(h);
+    }
+    return h;
+  }
+
+  /** Forward pass of every member: x [B, in] → [members, B, out]. Call inside tf.tidy. */
+  apply(x: tf.Tensor2D): tf.Tensor3D {
+    const outs: tf.Tensor2D[] = [];
+    for (let m = 0; m < this.topology.members; m++) outs.push(this.applyMember(x, m));
+    return tf.stack(outs) as tf.Tensor3D;
+  }
+
+  /** Copies `src`'s weights into this MLP (same topology): this ← τ·src + (1 − τ)·this. τ = 1 copies. */
+  softUpdateFrom(src: Mlp, tau: number): void {
+    tf.tidy(() => {
+      for (let i = 0; i < this.weights.length; i++) {
+        const t = this.weights[i].variable;
+        const s = src.weights[i].variable;
+        t.assign(tau === 1 ? s : tf.add(tf.mul(s, tau), tf.mul(t, 1 - tau)));
+      }
+    });
+  }
+
+  /** Frees the variables. */
+  dispose(): void {
+    for (const w of this.weights) w.variable.dispose();
+  }
+}
+
+let counter = 0;
+function uid(): number {
+  return counter++;
+}
+
+/** Sum over the last axis of log N(u; μ, σ) written with ε = (u − μ)/σ. */
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/**
+ * Squashed-Gaussian policy head (research/saspartitioner.md §2.6): the actor's 2A outputs are
+ * mean and log-std (clipped to [logStdMin, logStdMax]); u = μ + σ·ε, action = (tanh(u) + 1)/2 in
+ * [0, 1]. log π follows RLlib's squashed Gaussian: Gaussian log-density minus Σ log(1 − tanh²(u)),
+ * without the constant of the affine map to [0, 1] (so the target entropy −A means what it meant there).
+ */
+export class SquashedGaussianActor {
+  readonly net: Mlp;
+  readonly actionDim: number;
+  private readonly logStdMin: number;
+  private readonly logStdMax: number;
+
+  constructor(obsDim: number, actionDim: number, hidden: readonly number[], activation: 'tanh' | 'relu', logStd: [number, number], rng: Rng) {
+    this.actionDim = actionDim;
+    this.logStdMin = logStd[0];
+    this.logStdMax = logStd[1];
+    this.net = new Mlp({ inputDim: obsDim, hidden, outputDim: 2 * actionDim, activation, members: 1 }, rng, 'actor');
+  }
+
+  /** Mean and clipped log-std, each [B, A]. */
+  private heads(obs: tf.Tensor2D): { mean: tf.Tensor2D; logStd: tf.Tensor2D } {
+    const out = this.net.applyMember(obs, 0);
+    const [mean, rawLogStd] = tf.split(out, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    return { mean, logStd: tf.clipByValue(rawLogStd, this.logStdMin, this.logStdMax) };
+  }
+
+  /** Reparameterised sample: action [B, A] in [0, 1] and log π [B]. `seed` drives the noise. Call inside tf.tidy. */
+  sample(obs: tf.Tensor2D, seed: number): { action: tf.Tensor2D; logp: tf.Tensor1D } {
+    const { mean, logStd } = this.heads(obs);
+    const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', seed);
+    const u = tf.add(mean, tf.mul(tf.exp(logStd), eps));
+    const gauss = tf.sum(tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(logStd, HALF_LOG_2PI)), 1);
+    const logp = tf.sub(gauss, tf.sum(logOneMinusTanhSq(u), 1)) as tf.Tensor1D;
+    return { action: tf.mul(tf.add(tf.tanh(u), 1), 0.5) as tf.Tensor2D, logp };
+  }
+
+  /** Deterministic action (tanh(μ) + 1)/2, [B, A]. Call inside tf.tidy. */
+  mode(obs: tf.Tensor2D): tf.Tensor2D {
+    return tf.mul(tf.add(tf.tanh(this.heads(obs).mean), 1), 0.5) as tf.Tensor2D;
+  }
+
+  /**
+   * log π(a | s) of given actions in [0, 1] (for behaviour cloning): t = 2a − 1 clipped to
+   * ±(1 − 1e-6), u = atanh(t). Call inside tf.tidy.
+   */
+  logProb(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor1D {
+    const { mean, logStd } = this.heads(obs);
+    const t = tf.clipByValue(tf.sub(tf.mul(action, 2), 1), -1 + 1e-6, 1 - 1e-6);
+    const u = tf.atanh(t);
+    const eps = tf.div(tf.sub(u, mean), tf.exp(logStd));
+    const gauss = tf.sum(tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(logStd, HALF_LOG_2PI)), 1);
+    return tf.sub(gauss, tf.sum(logOneMinusTanhSq(u), 1)) as tf.Tensor1D;
+  }
+}
+
+/** log(1 − tanh²(u)) = 2·(log 2 − u − softplus(−2u)), the numerically stable form. */
+function logOneMinusTanhSq(u: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.sub(tf.sub(Math.log(2), u), tf.softplus(tf.mul(u, -2))), 2);
+}
+
+/**
+ * The critic ensemble: N Q-nets on concat(obs, action) → scalar (§2.6). `q` gives [N, B]; `minQ`
+ * the min over members, [B], used by both the actor loss and the TD target.
+ */
+export class CriticEnsemble {
+  readonly net: Mlp;
+
+  constructor(obsDim: number, actionDim: number, hidden: readonly number[], activation: 'tanh' | 'relu', members: number, rng: Rng, trainable = true) {
+    this.net = new Mlp({ inputDim: obsDim + actionDim, hidden, outputDim: 1, activation, members }, rng, 'critic', trainable);
+  }
+
+  /** Q-values of every member, [N, B]. Call inside tf.tidy. */
+  q(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor2D {
+    return tf.squeeze(this.net.apply(tf.concat([obs, action], 1)), [2]) as tf.Tensor2D;
+  }
+
+  /** Min over the ensemble, [B]. Call inside tf.tidy. */
+  minQ(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor1D {
+    return tf.min(this.q(obs, action), 0) as tf.Tensor1D;
+  }
+}
