@@ -1,0 +1,122 @@
+// Test helper: starts the real single-node broker (scripts/kafka/broker.sh), or says why Kafka tests are skipped.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import { ZipfWorkload } from '../../src/tasks/workloads/zipf.js';
+import type { RecordColumns } from '../../src/connectors/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCRIPT = join(ROOT, 'scripts', 'kafka', 'broker.sh');
+
+/** Port of the shared test broker (broker.sh's default). */
+export const SHARED_PORT = 19092;
+
+function has(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+function jarsCached(): boolean {
+  const libs = join(ROOT, '.cache', 'kafka', 'libs');
+  return existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('.complete-'));
+}
+
+/**
+ * Why the Kafka integration tests cannot run here, or null when they can. Printed by each suite that
+ * skips. SAS_SKIP_KAFKA=1 skips on purpose.
+ */
+export function kafkaSkipReason(): string | null {
+  if (process.env.SAS_SKIP_KAFKA === '1') return 'SAS_SKIP_KAFKA=1';
+  if (process.env.KAFKA_BROKERS) return null;
+  if (!has('java', ['-version'])) return 'java not found on PATH (needed to run the Kafka broker)';
+  if (!jarsCached() && !has('mvn', ['-v'])) return 'mvn not found on PATH and no cached Kafka jars in .cache/kafka/libs';
+  return null;
+}
+
+/** Prints the skip reason once per suite (vitest shows console output of skipped files). */
+export function announceSkip(suite: string, reason: string | null): void {
+  if (reason !== null) console.warn(`[kafka] skipping "${suite}": ${reason}`);
+}
+
+/**
+ * Starts the broker on `port` (idempotent, serialised by a lock in broker.sh) and returns its
+ * bootstrap address. On the shared port, an explicit KAFKA_BROKERS is used as is.
+ */
+export function ensureBroker(port = SHARED_PORT): string {
+  if (port === SHARED_PORT && process.env.KAFKA_BROKERS) return process.env.KAFKA_BROKERS;
+  const r = spawnSync('bash', [SCRIPT, 'start'], {
+    env: { ...process.env, KAFKA_PORT: String(port) },
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  if (r.status !== 0) throw new Error(`broker.sh start failed (exit ${r.status}):\n${r.stderr}`);
+  const brokers = r.stdout.trim().split('\n').pop()!;
+  if (port === SHARED_PORT) process.env.KAFKA_BROKERS = brokers;
+  return brokers;
+}
+
+/** Stops the broker on `port` (SIGTERM, controlled shutdown). */
+export function stopBroker(port: number): void {
+  const r = spawnSync('bash', [SCRIPT, 'stop'], { env: { ...process.env, KAFKA_PORT: String(port) }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`broker.sh stop failed (exit ${r.status}):\n${r.stderr}`);
+}
+
+/** A topic name no other test uses. */
+export function uniqueTopic(prefix: string): string {
+  return `sas-test-${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Creates `topic` with `partitions` partitions and waits for leaders. */
+export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Sum of the end offsets of `topic` = messages ever written (no retention in tests). */
+export async function topicMessageCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offs = await admin.fetchTopicOffsets(topic);
+    return offs.reduce((s, o) => s + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls `cond` every 50 ms until true; throws with `what` after `timeoutMs` (integration tests only). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `n` Zipf records with payload id = record index (a unique record id for dedupe) and event time = index. */
+export function zipfRecords(n: number, numKeys: number, seed: number): RecordColumns {
+  const keys = new Int32Array(n);
+  const payloads = new Int32Array(n);
+  const eventTimes = new Float64Array(n);
+  new ZipfWorkload({ numKeys, exponent: 1.2, seed }).fill(keys, payloads, 0, n, 0);
+  for (let i = 0; i < n; i++) {
+    payloads[i] = i;
+    eventTimes[i] = 1_700_000_000_000 + i;
+  }
+  return { keys, payloads, eventTimes };
+}
+
+/** Per-key counts of `keys[0..n)` over `numKeys` keys. */
+export function countKeys(keys: Int32Array, numKeys: number, n = keys.length): Int32Array {
+  const c = new Int32Array(numKeys);
+  for (let i = 0; i < n; i++) c[keys[i]]++;
+  return c;
+}
