@@ -1,6 +1,8 @@
 // Seeded Zipf key stream with a seeded permutation of key ids, so that ids are not frequency ranks.
+import { z } from 'zod';
 import { Rng, shuffleInPlace } from '../../common/rng.js';
-import type { Workload } from '../types.js';
+import { payloadSpaceOf } from '../specs.js';
+import type { PayloadStore, Workload } from '../types.js';
 
 /**
  * Zipf probabilities p_r ∝ r^−exponent for ranks r = 1..numKeys (exponent 0 = uniform), as
@@ -113,4 +115,21 @@ export class ZipfWorkload implements Workload {
     }
     return n;
   }
+}
+
+/** Parameters of the `zipf` workload. */
+export const zipfParams = z.strictObject({
+  /** Number of distinct keys. Default 100000 (SaSPartitioner's tests). */
+  numKeys: z.number().int().min(1).max(50_000_000).default(100_000),
+  /** Zipf exponent α (0 = uniform). Default 1.5. */
+  exponent: z.number().min(0).max(10).default(1.5),
+  /** Seed of keys, payload ids and the key permutation. Default 1. */
+  seed: z.number().int().default(1),
+  /** Permute key ids so that ids are not frequency ranks. Default true. */
+  shuffleKeys: z.boolean().default(true),
+});
+
+/** Creates `zipf` from validated params; payload ids are uniform over the store's ids. */
+export function createZipf(params: z.infer<typeof zipfParams>, payloads: PayloadStore): ZipfWorkload {
+  return new ZipfWorkload({ ...params, payloadSpace: payloadSpaceOf(payloads.size) });
 }
