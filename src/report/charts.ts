@@ -59,6 +59,24 @@ function bars(
   };
 }
 
+/** Lines longer than this are averaged in consecutive buckets, keeping the page light. */
+export const MAX_LINE_POINTS = 300;
+
+/**
+ * At most `max` points: consecutive runs of ceil(n / max) points are replaced by their mean t and
+ * mean value. Returns `points` itself when it is short enough.
+ */
+export function downsample(points: readonly { t: number; value: number }[], max: number): readonly { t: number; value: number }[] {
+  if (points.length <= max) return points;
+  const k = Math.ceil(points.length / max);
+  const out: { t: number; value: number }[] = [];
+  for (let i = 0; i < points.length; i += k) {
+    const chunk = points.slice(i, i + k);
+    out.push({ t: mean(chunk.map((p) => p.t)), value: mean(chunk.map((p) => p.value)) });
+  }
+  return out;
+}
+
 function lines(
   w: WorkloadGroup,
   partitioners: readonly string[],
@@ -79,7 +97,9 @@ function lines(
         else byT.set(pt.tMs, [v]);
       }
     }
-    for (const t of [...byT.keys()].sort((a, b) => a - b)) values.push({ partitioner: row.partitioner, t: t / 1000, value: mean(byT.get(t)!) });
+    const ts = [...byT.keys()].sort((a, b) => a - b);
+    const points = ts.map((t) => ({ t: t / 1000, value: mean(byT.get(t)!) }));
+    for (const p of downsample(points, MAX_LINE_POINTS)) values.push({ partitioner: row.partitioner, ...p });
   }
   return {
     width: WIDTH,

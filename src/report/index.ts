@@ -12,6 +12,8 @@ export {
 } from './types.js';
 export type { CompareResults, MachineInfo, NamedParams, RunResult, RunSummary, TimelinePoint, VersionInfo } from './types.js';
 export { machineInfo, packageRoot, versionInfo } from './machine.js';
+export { summaryFromSlides, timelineFromSlides } from './from-slides.js';
+export type { SlideSummaryOptions } from './from-slides.js';
 export { HASH_PARTITIONER, IDEAL_WORKLOAD, runThroughput, summarize } from './aggregate.js';
 export type { ComparisonSummary, Ideal, PartitionerRow, Setting, ThroughputMeasure, WorkloadGroup } from './aggregate.js';
 export { CSV_COLUMNS, renderCsv } from './csv.js';

@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { MachineInfoSchema, finiteOrNull, machineInfo, packageRoot, renderSvg, versionInfo } from '../../src/report/index.js';
 import { canonicalJson, csvField, escapeHtml, fixed, mdCell, namedLabel } from '../../src/report/format.js';
 import { mean, sampleSd } from '../../src/report/aggregate.js';
+import { downsample } from '../../src/report/charts.js';
 
 describe('format helpers', () => {
   it('fixed is locale-free, never prints -0, and gives n/a for missing values', () => {
@@ -102,5 +103,18 @@ describe('machine and version info', () => {
     } finally {
       await rm(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('downsample', () => {
+  it('averages consecutive buckets only when a line is too long', () => {
+    const pts = Array.from({ length: 7 }, (_, i) => ({ t: i, value: i * 10 }));
+    expect(downsample(pts, 7)).toBe(pts);
+    // ceil(7/3) = 3 per bucket: [0,1,2], [3,4,5], [6].
+    expect(downsample(pts, 3)).toEqual([
+      { t: 1, value: 10 },
+      { t: 4, value: 40 },
+      { t: 6, value: 60 },
+    ]);
   });
 });
