@@ -2,8 +2,17 @@
 import type { z } from 'zod';
 import { UnknownNameError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validate.js';
+import { camParams, createCam } from './cam.js';
+import { createDChoices, dChoicesParams } from './d-choices.js';
+import { createDagreedy, dagreedyParams } from './dagreedy.js';
+import { createDalton, daltonParams } from './dalton.js';
+import { createDaltonMetrics, daltonMetricsParams } from './dalton-metrics.js';
+import { createDaltonOffline, daltonOfflineParams } from './dalton-offline.js';
+import { createFlexd, flexdParams } from './flexd.js';
 import { createHash, hashParams } from './hash.js';
+import { createPkg, pkgParams } from './pkg.js';
 import { createShuffle, shuffleParams } from './shuffle.js';
+import { createWChoices, wChoicesParams } from './w-choices.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** A registered partitioner: its parameter schema (with defaults) and its factory. */
@@ -17,6 +26,25 @@ export interface PartitionerSpec {
 const SPECS: PartitionerSpec[] = [
   { name: 'hash', summary: 'murmur3 key grouping', params: hashParams, create: createHash },
   { name: 'shuffle', summary: 'round robin, ignores keys', params: shuffleParams, create: createShuffle },
+  { name: 'pkg', summary: 'partial key grouping: two choices, local load', params: pkgParams, create: createPkg },
+  { name: 'd-choices', summary: 'head keys get d choices (paper formula), tail PKG', params: dChoicesParams, create: createDChoices },
+  { name: 'w-choices', summary: 'head keys may use every worker, tail PKG', params: wChoicesParams, create: createWChoices },
+  { name: 'cam', summary: 'two choices, stick where the key already is (windowed)', params: camParams, create: createCam },
+  { name: 'dagreedy', summary: 'hot keys: argmax locality minus load', params: dagreedyParams, create: createDagreedy },
+  { name: 'flexd', summary: 'hot keys widen by one worker as their frequency grows', params: flexdParams, create: createFlexd },
+  { name: 'dalton', summary: 'epsilon-greedy contextual bandit per hot key (cooperative with instances > 1)', params: daltonParams, create: createDalton },
+  {
+    name: 'dalton-metrics',
+    summary: 'dalton with rewards from measured busy times',
+    params: daltonMetricsParams,
+    create: createDaltonMetrics,
+  },
+  {
+    name: 'dalton-offline',
+    summary: 'epsilon-greedy behaviour policy within mask ranges (offline data collection)',
+    params: daltonOfflineParams,
+    create: createDaltonOffline,
+  },
 ];
 
 /** Registers a partitioner (used by each partitioner module's entry in `index.ts`). */
