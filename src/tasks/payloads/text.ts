@@ -29,8 +29,9 @@ export function stripGutenberg(text: string): string {
 }
 
 /**
- * A corpus preprocessed like SaSPartitioner: each text line is tokenized (see `tokenize`), lines with
- * no word are dropped, and each line is split into sentences of at most `maxWordsPerLine` words. Word
+ * A corpus preprocessed like SaSPartitioner: the words of each paragraph (lines up to a blank line) are
+ * tokenized (see `tokenize`) and split into consecutive sentences of `maxWordsPerLine` words (the
+ * paragraph's last sentence may be shorter); paragraphs without words yield nothing. Word
  * ids are interned in first-seen order, so the same file and `maxWordsPerLine` give the same ids in
  * every thread. Invariant: every sentence has 1..maxWordsPerLine words.
  */
@@ -49,14 +50,19 @@ export class TextStore implements PayloadStore {
     const vocab = new Vocabulary();
     const sentences: Int32Array[] = [];
     let total = 0;
-    for (const line of stripGutenberg(text).split(/\r?\n/)) {
-      const words = tokenize(line);
-      if (words.length === 0) continue;
-      for (const s of chunk(vocab.internAll(words), maxWordsPerLine)) {
+    let para: string[] = [];
+    const flush = (): void => {
+      for (const s of chunk(vocab.internAll(para), maxWordsPerLine)) {
         sentences.push(s);
         total += s.length;
       }
+      para = [];
+    };
+    for (const line of stripGutenberg(text).split(/\r?\n/)) {
+      if (line.trim() === '') flush();
+      else for (const w of tokenize(line)) para.push(w);
     }
+    flush();
     if (sentences.length === 0) throw new DataError(`corpus ${source} has no words`, { source });
     this.vocabulary = vocab;
     this.sentences = sentences;
