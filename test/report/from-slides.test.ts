@@ -1,3 +1,4 @@
+// Run summary and timeline from SlideReports, checked against hand-computed means.
 import { describe, expect, it } from 'vitest';
 import type { SlideReport, WorkerSlideMetrics } from '../../src/common/metrics.js';
 import { DataError } from '../../src/common/errors.js';

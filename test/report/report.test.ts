@@ -1,3 +1,4 @@
+// Report end to end: hand-computed tables, self-contained HTML, CSV, byte-identical rebuild, validation errors.
 import { mkdtemp, readFile, rm, writeFile, copyFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Report building blocks: formatting, headless SVG rendering, downsampling, machine and version info.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
