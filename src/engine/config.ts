@@ -1,0 +1,138 @@
+// The job config: YAML in params/, validated with zod; every field has a documented default (docs/params.md).
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, FileNotFoundError, SasError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validate.js';
+
+const named = (defName: string, defParams: Record<string, unknown> = {}) =>
+  z
+    .strictObject({
+      /** Registered name. */
+      name: z.string().min(1).default(defName),
+      /** Parameters of that component; validated by its own schema. */
+      params: z.record(z.string(), z.unknown()).default(defParams),
+    })
+    .prefault({});
+
+const rateStep = z.strictObject({
+  rate: z.number().positive(),
+  durationMs: z.number().positive(),
+});
+
+/**
+ * The job config schema. Defaults (documented field by field in docs/params.md):
+ * virtual clock, P = 64, R = 4, capacity 100000 units/s per worker, queues of 1000 records,
+ * 30 s of event time, 1 s metric slide, 1 s tumbling windows, source at 100000 records/s,
+ * word count over Zipf 1.5 on 100000 keys, hash partitioner.
+ */
+export const jobSchema = z.strictObject({
+  clock: z.enum(['virtual', 'real']).default('virtual'),
+  seed: z.number().int().nonnegative().default(1),
+  workers: z.number().int().min(1).max(4096).default(64),
+  reducers: z.number().int().min(1).max(1024).default(4),
+  threads: z.number().int().min(1).max(256).optional(),
+  capacity: z.union([z.number().positive(), z.literal('unlimited'), z.array(z.number().positive()).min(1)]).default(100_000),
+  queueCapacity: z.number().int().min(1).max(1_000_000).default(1000),
+  durationMs: z.number().positive().default(30_000),
+  maxRecords: z.number().int().positive().optional(),
+  slideMs: z.number().int().positive().default(1000),
+  window: z
+    .strictObject({
+      sizeMs: z.number().int().positive().optional(),
+      slideMs: z.number().int().positive().optional(),
+    })
+    .default({}),
+  source: z
+    .strictObject({
+      rate: z.union([z.number().positive(), z.literal('unthrottled'), z.array(rateStep).min(1)]).default(100_000),
+    })
+    .prefault({}),
+  task: named('wordcount'),
+  workload: named('zipf'),
+  partitioner: named('hash'),
+  output: z
+    .strictObject({
+      dir: z.string().min(1).default('results'),
+      name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash or underscore').optional(),
+      metrics: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+/** A validated job config with defaults filled in. */
+export type JobConfig = z.infer<typeof jobSchema>;
+
+/** Parses YAML text (errors give line and column). */
+export function parseYamlText(text: string, file: string): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const pos = e.linePos?.[0];
+      throw new SasError('CONFIG_PARSE', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: malformed YAML: ${e.message.split('\n')[0]}`, {
+        context: { file, line: pos?.line, col: pos?.col },
+      });
+    }
+    throw e;
+  }
+}
+
+/** Reads a YAML file into a plain object (FileNotFoundError / CONFIG_PARSE on failure). */
+export function readYamlFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new FileNotFoundError(file, 'config file');
+  const v = parseYamlText(readFileSync(file, 'utf8'), file);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${file}: expected a YAML mapping at the top level`, { file });
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Applies `--set path=value` overrides. The value is parsed as YAML (so `8`, `true`, `[1,2]` and
+ * `unthrottled` all work); the path is dotted (`partitioner.params.epsilon=0.2`).
+ */
+export function applyOverrides(obj: Record<string, unknown>, sets: readonly string[]): Record<string, unknown> {
+  const out = structuredClone(obj);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--set ${s}: expected path=value`, { field: s, expected: 'path=value' });
+    const path = s.slice(0, eq).split('.');
+    if (path.some((p) => p === '' || p === '__proto__' || p === 'constructor' || p === 'prototype'))
+      throw new ConfigError(`--set ${s}: bad path`, { field: s.slice(0, eq) });
+    const value = parseYamlText(s.slice(eq + 1), `--set ${s.slice(0, eq)}`);
+    let cur: Record<string, unknown> = out;
+    for (let i = 0; i < path.length - 1; i++) {
+      const next = cur[path[i]];
+      if (next === undefined) cur[path[i]] = {};
+      else if (typeof next !== 'object' || next === null || Array.isArray(next))
+        throw new ConfigError(`--set ${s}: ${path.slice(0, i + 1).join('.')} is not a mapping`, { field: path.slice(0, i + 1).join('.') });
+      cur = cur[path[i]] as Record<string, unknown>;
+    }
+    cur[path[path.length - 1]] = value;
+  }
+  return out;
+}
+
+/** Validates a raw config object (errors name every bad field). */
+export function validateJob(raw: unknown, file?: string): JobConfig {
+  const cfg = parseOrThrow(jobSchema, raw, '', file);
+  if (Array.isArray(cfg.capacity) && cfg.capacity.length !== cfg.workers)
+    throw new ConfigError(`capacity: expected one value per worker (${cfg.workers}), got ${cfg.capacity.length}`, { field: 'capacity', expected: `${cfg.workers} values`, got: cfg.capacity.length, file });
+  const slide = cfg.window.slideMs ?? cfg.slideMs;
+  const size = cfg.window.sizeMs ?? slide;
+  if (size % slide !== 0) throw new ConfigError(`window.sizeMs: expected a multiple of window.slideMs (${slide}), got ${size}`, { field: 'window.sizeMs', expected: `multiple of ${slide}`, got: size, file });
+  if (cfg.clock === 'virtual' && cfg.source.rate === 'unthrottled' && cfg.capacity === 'unlimited' && cfg.maxRecords === undefined)
+    throw new ConfigError('source.rate: an unthrottled source with unlimited capacity never advances virtual time; set maxRecords, a rate or a capacity', { field: 'source.rate', file });
+  return cfg;
+}
+
+/** Loads, overrides and validates a job config file. */
+export function loadJobConfig(file: string | undefined, sets: readonly string[] = []): JobConfig {
+  const raw = file ? readYamlFile(file) : {};
+  return validateJob(applyOverrides(raw, sets), file);
+}
+
+/** Worker threads to use on the real clock: config, else the number of cores. */
+export function threadsFor(cfg: JobConfig): number {
+  return Math.min(cfg.threads ?? availableParallelism(), cfg.workers);
+}

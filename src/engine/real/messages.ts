@@ -1,0 +1,58 @@
+// Typed messages between the router (main thread) and the worker threads hosting combiners.
+import type { WindowSpec } from '../window.js';
+
+/** How a thread builds its task operator: `module` exports `factory(args) → TaskOperator`. */
+export interface OperatorSpec {
+  readonly module: string;
+  readonly factory: string;
+  readonly args: unknown;
+}
+
+/** workerData of a thread. */
+export interface ThreadInit {
+  readonly thread: number;
+  /** Logical workers hosted here. */
+  readonly workers: readonly number[];
+  readonly P: number;
+  readonly R: number;
+  readonly window: WindowSpec;
+  readonly slideMs: number;
+  /** Cost units per second for each hosted worker (Infinity = unlimited). */
+  readonly capacity: readonly number[];
+  readonly operator: OperatorSpec;
+}
+
+/** Router → thread. */
+export type ToThread =
+  /** Starts the job clock: `t0Epoch` = performance.timeOrigin + performance.now() at the job start (ms). */
+  | { readonly type: 'start'; readonly t0Epoch: number }
+  | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
+  | { readonly type: 'close'; readonly lastPane: number; readonly split: Int32Array | 'all' }
+  | { readonly type: 'epoch'; readonly version: number }
+  | { readonly type: 'finish' };
+
+/** One hosted worker's metrics for one slide. */
+export interface WorkerSlideRaw {
+  readonly w: number;
+  readonly processed: number;
+  readonly busyMs: number;
+  readonly queueLength: number;
+  readonly latency: number[];
+  readonly latencyMax: number;
+}
+
+/** Thread → router. */
+export type FromThread =
+  | { readonly type: 'ready'; readonly thread: number }
+  | { readonly type: 'credit'; readonly w: number; readonly records: number }
+  | {
+      readonly type: 'emission';
+      readonly w: number;
+      readonly windowStart: number;
+      readonly forwarded: Array<[number, unknown]>;
+      readonly toReducer: Array<Array<[number, unknown]>>;
+    }
+  | { readonly type: 'metrics'; readonly thread: number; readonly slide: number; readonly workers: WorkerSlideRaw[] }
+  | { readonly type: 'state'; readonly w: number; readonly entries: Array<[number, unknown]> }
+  | { readonly type: 'done'; readonly thread: number; readonly records: number[] }
+  | { readonly type: 'error'; readonly message: string; readonly stack?: string };

@@ -1,0 +1,360 @@
+// The real clock's main thread: source, partitioner, per-worker credit-based channels, reducers, metrics.
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../common/threads.js';
+import { InvariantError } from '../../common/errors.js';
+import { MetricsCollector, SlideAccumulator } from '../metrics/collector.js';
+import { Reducer } from '../reducer.js';
+import { SplitTracker } from '../split-tracker.js';
+import type { EngineParams, JobParts, RunHooks, RunResult } from '../virtual.js';
+import { paneOf, panesPerWindow } from '../window.js';
+import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
+
+/** Extra parameters of the real clock. */
+export interface RealParams extends EngineParams {
+  /** Worker threads T hosting the P logical workers (worker w on thread w mod T). */
+  readonly threads: number;
+  /** Records per channel batch (default 512). */
+  readonly batchSize?: number;
+  /** How a thread builds the task operator. */
+  readonly operator: OperatorSpec;
+  /** A slide is published once every thread reported it, or this many ms after it ended (default 250). */
+  readonly graceMs?: number;
+}
+
+const CHUNK = 1024;
+const FLUSH_MS = 2;
+
+/**
+ * Runs a job on the real clock: worker threads and the wall clock. Records travel in batches of typed
+ * arrays (transferred, not copied) over per-worker channels bounded by credits (queueCapacity records);
+ * the source waits when a channel has no credit, which lowers the achieved rate (backpressure).
+ * Window-close and epoch markers follow the batches FIFO on every channel. Every slide is published
+ * exactly once with P workers; a thread that did not report in time counts as idle.
+ */
+export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: RunHooks = {}): Promise<RunResult> {
+  const { P, R, slideMs, window } = params;
+  const { partitioner, op, workload, sink, clock } = parts;
+  const T = Math.max(1, Math.min(params.threads, P));
+  const B = Math.max(1, Math.min(params.batchSize ?? 512, params.queueCapacity));
+  const maxInflight = Math.max(1, Math.floor(params.queueCapacity / B));
+  const grace = params.graceMs ?? 250;
+  const k = panesPerWindow(window);
+
+  const collector = new MetricsCollector(P, slideMs);
+  if (partitioner.onSlide) collector.subscribe((r) => partitioner.onSlide!(r));
+  if (hooks.onSlide) collector.subscribe(hooks.onSlide);
+  const reducers = Array.from({ length: R }, (_, r) => new Reducer<P>(r, op, P));
+  const tracker = partitioner.splitsKeys && op.kind === 'windowed' ? new SplitTracker(workload.numKeys, window) : undefined;
+
+  let t0 = performance.now();
+  const elapsed = (): number => performance.now() - t0;
+  const entry = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
+  const threads: Worker[] = [];
+  const hostOf = (w: number): number => w % T;
+  let failure: Error | undefined;
+  let wakeAll: (() => void) | undefined;
+  const wake = (): void => {
+    const f = wakeAll;
+    wakeAll = undefined;
+    f?.();
+  };
+
+  // Per-slide accumulators: main-side counts plus thread reports.
+  const accs = new Map<number, { acc: SlideAccumulator; reported: Set<number> }>();
+  const accOf = (s: number) => {
+    let a = accs.get(s);
+    if (!a) accs.set(s, (a = { acc: new SlideAccumulator(P), reported: new Set() }));
+    return a;
+  };
+  let published = -1;
+  let lastVersion = partitioner.stats().tableVersion;
+  let epochs = 0;
+  const publishReady = (force: boolean, through = Infinity): void => {
+    for (;;) {
+      const s = published + 1;
+      if (s > through) return;
+      const end = (s + 1) * slideMs;
+      const a = accs.get(s);
+      const complete = a !== undefined && a.reported.size === T;
+      if (!complete && !(force || elapsed() >= end + grace)) return;
+      if (!force && elapsed() < end) return;
+      const { acc } = accOf(s);
+      accs.delete(s);
+      collector.publish(s, acc, params.rate.rateAt(s * slideMs), partitioner.stats());
+      published = s;
+      const v = partitioner.stats().tableVersion;
+      if (v !== lastVersion) {
+        lastVersion = v;
+        epochs++;
+        pendingEpoch = v;
+      }
+    }
+  };
+  let pendingEpoch: number | undefined;
+
+  // Channels.
+  const bufKeys: Int32Array[] = [];
+  const bufPayloads: Int32Array[] = [];
+  const bufTimes: Float64Array[] = [];
+  const fill = new Int32Array(P);
+  const inflight = new Int32Array(P);
+  const newBuffers = (w: number): void => {
+    bufKeys[w] = new Int32Array(B);
+    bufPayloads[w] = new Int32Array(B);
+    bufTimes[w] = new Float64Array(B);
+  };
+  for (let w = 0; w < P; w++) newBuffers(w);
+  const post = (th: number, m: ToThread, transfer: ArrayBuffer[] = []): void => threads[th].postMessage(m, transfer);
+
+  const waitCredit = async (w: number): Promise<void> => {
+    const b0 = performance.now();
+    while (inflight[w] >= maxInflight && !failure) await new Promise<void>((res) => (wakeAll = res));
+    const blocked = performance.now() - b0;
+    accOf(Math.floor(elapsed() / slideMs)).acc.sourceBackpressuredMs += blocked;
+    if (failure) throw failure;
+  };
+  const flush = async (w: number): Promise<void> => {
+    const n = fill[w];
+    if (n === 0) return;
+    if (inflight[w] >= maxInflight) await waitCredit(w);
+    const keys = bufKeys[w];
+    const payloads = bufPayloads[w];
+    const times = bufTimes[w];
+    newBuffers(w);
+    fill[w] = 0;
+    inflight[w]++;
+    post(hostOf(w), { type: 'batch', w, n, keys, payloads, times }, [keys.buffer as ArrayBuffer, payloads.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
+  };
+  const flushAll = async (): Promise<void> => {
+    for (let w = 0; w < P; w++) await flush(w);
+  };
+
+  // Window closes: every channel gets the marker after the window's records.
+  let closedThrough = -Infinity;
+  const emissionsPending = new Map<number, number>(); // windowStart -> combiners still to emit
+  const closeThrough = async (lastPane: number): Promise<void> => {
+    if (op.kind !== 'windowed') {
+      closedThrough = lastPane;
+      return;
+    }
+    if (closedThrough >= lastPane) return;
+    await flushAll();
+    for (let lp = closedThrough + 1; lp <= lastPane; lp++) {
+      const split = partitioner.splitsKeys ? (tracker ? tracker.splitKeys(lp) : ('all' as const)) : new Int32Array(0);
+      emissionsPending.set((lp - k + 1) * window.slideMs, P);
+      for (let th = 0; th < T; th++) post(th, { type: 'close', lastPane: lp, split });
+    }
+    closedThrough = lastPane;
+  };
+
+  let mergedPartials = 0;
+  const combinerRecords = new Array<number>(P).fill(0);
+  const finalState = new Map<number, P>();
+  let doneThreads = 0;
+  const onMessage = (m: FromThread): void => {
+    switch (m.type) {
+      case 'credit':
+        inflight[m.w]--;
+        wake();
+        return;
+      case 'emission': {
+        for (const [key, out] of m.forwarded) sink.window(m.windowStart, key, out, false);
+        for (let r = 0; r < R; r++) {
+          const part = m.toReducer[r];
+          if (part.length > 0) {
+            mergedPartials += part.length;
+            reducers[r].addPartials(m.windowStart, part.map(([key, enc]) => [key, op.decode(enc)] as [number, P]));
+          }
+          const out = reducers[r].marker(m.windowStart);
+          if (out) for (const [key, o] of out) sink.window(m.windowStart, key, o, true);
+        }
+        const left = (emissionsPending.get(m.windowStart) ?? 1) - 1;
+        if (left <= 0) emissionsPending.delete(m.windowStart);
+        else emissionsPending.set(m.windowStart, left);
+        return;
+      }
+      case 'metrics': {
+        const a = accOf(m.slide);
+        for (const raw of m.workers) {
+          a.acc.processed[raw.w] += raw.processed;
+          a.acc.busyMs[raw.w] += raw.busyMs;
+          a.acc.queueLength[raw.w] = raw.queueLength;
+          if (raw.latency.length > 0) a.acc.latency[raw.w].addSparse(raw.latency, raw.latencyMax);
+        }
+        a.reported.add(m.thread);
+        publishReady(false);
+        return;
+      }
+      case 'state':
+        for (const [key, enc] of m.entries) {
+          const st = op.decode(enc);
+          const prev = finalState.get(key);
+          if (prev === undefined) finalState.set(key, st);
+          else op.merge(prev, st);
+        }
+        return;
+      case 'done':
+        doneThreads++;
+        m.records.forEach((n, i) => (combinerRecords[i * T + m.thread] = n));
+        wake();
+        return;
+      case 'error':
+        failure = new InvariantError(`worker thread failed: ${m.message}`, { stack: m.stack });
+        wake();
+        return;
+      case 'ready':
+        wake();
+        return;
+    }
+  };
+
+  const capacity = Array.from(params.capacity);
+  let ready = 0;
+  for (let th = 0; th < T; th++) {
+    const workers: number[] = [];
+    for (let w = th; w < P; w += T) workers.push(w);
+    const init: ThreadInit = {
+      thread: th,
+      workers,
+      P,
+      R,
+      window,
+      slideMs,
+      capacity: workers.map((w) => capacity[w]),
+      operator: params.operator,
+    };
+    const worker = startModuleWorker(entry, init);
+    worker.on('message', (m: FromThread) => {
+      if (m.type === 'ready') ready++;
+      onMessage(m);
+    });
+    worker.on('error', (e) => {
+      failure = e instanceof Error ? e : new Error(String(e));
+      wake();
+    });
+    threads.push(worker);
+  }
+  while (ready < T && !failure) await new Promise<void>((res) => (wakeAll = res));
+  if (failure) {
+    await Promise.all(threads.map((w) => w.terminate()));
+    throw failure;
+  }
+
+  t0 = performance.now();
+  for (let th = 0; th < T; th++) post(th, { type: 'start', t0Epoch: performance.timeOrigin + t0 });
+  const ticker = setInterval(() => publishReady(false), Math.max(5, Math.min(50, slideMs / 4)));
+  const keys = new Int32Array(CHUNK);
+  const payloads = new Int32Array(CHUNK);
+  const dest = new Int32Array(CHUNK);
+  let records = 0;
+  let curPane = Number.NaN;
+  let tokens = 0;
+  let lastTick = 0;
+  let lastFlush = 0;
+  let nextProgress = 0;
+  const wall0 = performance.now();
+
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      let now = elapsed();
+      if (now >= params.durationMs || records >= params.maxRecords) break;
+      if (pendingEpoch !== undefined) {
+        await flushAll();
+        for (let th = 0; th < T; th++) post(th, { type: 'epoch', version: pendingEpoch });
+        pendingEpoch = undefined;
+      }
+      const rate = params.rate.rateAt(now);
+      let n = CHUNK;
+      if (rate !== Infinity) {
+        tokens = Math.min(tokens + ((now - lastTick) * rate) / 1000, Math.max(1, rate / 100));
+        lastTick = now;
+        n = Math.min(CHUNK, Math.floor(tokens));
+        if (n === 0) {
+          if (now - lastFlush >= FLUSH_MS) {
+            await flushAll();
+            lastFlush = now;
+          }
+          await new Promise((res) => setTimeout(res, Math.max(1, Math.ceil((1000 / rate) * 1))));
+          continue;
+        }
+        tokens -= n;
+      }
+      n = Math.min(n, params.maxRecords - records);
+      clock.nowMs = now;
+      const got = workload.fill(keys, payloads, 0, n, now);
+      if (got === 0) break;
+      const pane = paneOf(now, window.slideMs);
+      if (pane !== curPane) {
+        if (Number.isNaN(curPane)) closedThrough = pane - 1;
+        else await closeThrough(pane - 1);
+        curPane = pane;
+        tracker?.startPane(pane);
+      }
+      const slide = Math.floor(now / slideMs);
+      const acc = accOf(slide).acc;
+      const r0 = process.hrtime.bigint();
+      for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+      acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
+      acc.routeCalls += got;
+      acc.emitted += got;
+      for (let i = 0; i < got; i++) {
+        const w = dest[i];
+        const key = keys[i];
+        tracker?.note(key, w);
+        acc.routed[w]++;
+        acc.recordsIn[w]++;
+        let f = fill[w];
+        if (f === B) {
+          await flush(w);
+          f = 0;
+        }
+        bufKeys[w][f] = key;
+        bufPayloads[w][f] = payloads[i];
+        bufTimes[w][f] = now;
+        fill[w] = f + 1;
+        if (hooks.recordInput) {
+          hooks.recordInput.keys.push(key);
+          hooks.recordInput.payloads.push(payloads[i]);
+          hooks.recordInput.times.push(now);
+        }
+      }
+      records += got;
+      const t = elapsed();
+      if (t - lastFlush >= FLUSH_MS) {
+        await flushAll();
+        lastFlush = t;
+      }
+      if (hooks.onProgress) {
+        const f = Math.min(1, Math.max(records / params.maxRecords, t / params.durationMs));
+        if (f >= nextProgress) {
+          hooks.onProgress(f, records);
+          nextProgress = f + 0.01;
+        }
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+    // Drain: close the last windows, tell every thread to finish, wait for all of them.
+    await flushAll();
+    if (!Number.isNaN(curPane)) await closeThrough(curPane + k - 1);
+    for (let th = 0; th < T; th++) post(th, { type: 'finish' });
+    while (doneThreads < T && !failure) await new Promise<void>((res) => (wakeAll = res));
+    if (failure) throw failure;
+    publishReady(true, Math.floor(elapsed() / slideMs));
+    if (emissionsPending.size > 0) throw new InvariantError('windows left unmerged after drain', { windows: [...emissionsPending.keys()] });
+    if (op.kind === 'global') for (const [key, st] of [...finalState].sort((a, b) => a[0] - b[0])) sink.finalState(key, op.output(st));
+  } finally {
+    clearInterval(ticker);
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
+  hooks.onProgress?.(1, records);
+  return {
+    records,
+    eventTimeMs: elapsed(),
+    wallMs: performance.now() - wall0,
+    reports: collector.reports,
+    epochs,
+    mergedPartials,
+    combinerRecords,
+  };
+}
