@@ -28,6 +28,11 @@ export const kafkaSourceOptions = z.strictObject({
   targetRate: z.number().positive().optional(),
   /** Records the rate limiter may bank (burst). Default max(1, targetRate / 10), i.e. 100 ms worth. */
   burst: z.number().int().min(1).optional(),
+  /**
+   * Rate-limit waits up to this long happen inside the batch handler (a timer); longer ones pause the
+   * partition and resume it later, which costs a fetch cycle. Default 200 ms.
+   */
+  maxInlineWaitMs: z.number().int().min(0).default(200),
   /** Most records handed to one `onBatch` call. Default 10000. */
   maxBatchRecords: z.number().int().positive().default(10000),
   /** Topic that receives malformed messages (original key and value, reason in headers). Absent = count and skip. */
@@ -103,8 +108,10 @@ export interface KafkaSourceStats {
   readonly malformedTotal: number;
   /** Malformed messages written to the dead-letter topic. */
   readonly deadLettered: number;
-  /** Times a partition was paused because the target rate was reached. */
+  /** Times a partition was paused because the target rate was reached (waits longer than maxInlineWaitMs). */
   readonly ratePauses: number;
+  /** Times the source waited inline (at most maxInlineWaitMs) for rate tokens. */
+  readonly rateWaits: number;
   /** Partitions currently assigned to this member, ascending. */
   readonly assigned: readonly number[];
 }
@@ -162,6 +169,7 @@ export function createKafkaSource(
   let batches = 0;
   let deadLettered = 0;
   let ratePauses = 0;
+  let rateWaits = 0;
   let assigned: number[] = [];
   let external = false;
   const ratePaused = new Map<number, unknown>(); // partition → timer handle
@@ -221,11 +229,19 @@ export function createKafkaSource(
       if (external || ratePaused.has(partition)) return;
       let n = Math.min(msgs.length - i, o.maxBatchRecords);
       if (limiter !== null) {
-        const granted = limiter.take(n, clock.now());
+        let granted = limiter.take(n, clock.now());
         if (granted === 0) {
-          // Unresolved messages are fetched again after the resume.
-          pauseForRate(partition, limiter.waitMs(n, clock.now()));
-          return;
+          const wait = limiter.waitMs(n, clock.now());
+          if (wait > o.maxInlineWaitMs) {
+            // Unresolved messages are fetched again after the resume.
+            pauseForRate(partition, wait);
+            return;
+          }
+          rateWaits++;
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, wait));
+          if (!isRunning() || isStale()) return;
+          granted = limiter.take(n, clock.now());
+          if (granted === 0) continue;
         }
         n = granted;
       }
@@ -320,7 +336,7 @@ export function createKafkaSource(
     stats() {
       let total = 0;
       for (const r of MALFORMED_REASONS) total += malformed[r];
-      return { records, batches, malformed: { ...malformed }, malformedTotal: total, deadLettered, ratePauses, assigned };
+      return { records, batches, malformed: { ...malformed }, malformedTotal: total, deadLettered, ratePauses, rateWaits, assigned };
     },
   };
 }

@@ -1,5 +1,6 @@
 // Test helper: starts the real single-node broker (scripts/kafka/broker.sh), or says why Kafka tests are skipped.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -62,6 +63,19 @@ export function ensureBroker(port = SHARED_PORT): string {
 export function stopBroker(port: number): void {
   const r = spawnSync('bash', [SCRIPT, 'stop'], { env: { ...process.env, KAFKA_PORT: String(port) }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`broker.sh stop failed (exit ${r.status}):\n${r.stderr}`);
+}
+
+/**
+ * `broker.sh start|stop` on `port` without blocking the event loop, so clients in the same process
+ * live through the outage (the restart test). Resolves with the script's stdout.
+ */
+export async function brokerCommandAsync(cmd: 'start' | 'stop', port: number): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [SCRIPT, cmd], {
+    env: { ...process.env, KAFKA_PORT: String(port) },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return stdout;
 }
 
 /** A topic name no other test uses. */
