@@ -65,6 +65,8 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ numActions: 10, temperature: 1, minQWeight: 0.05, bcIters: 1000 }),
+    /** Gradient steps of one offline (CQL-N) run. Reference offline `num_iters` is missing (§2.7); our choice, sized so that a P = 64 run fits 15 minutes on 2 cores (docs/rl-agent.md). */
+    offlineSteps: z.number().int().min(0).default(3000),
     /** Seed of weight init, action sampling and replay sampling. */
     seed: z.number().int().default(0),
   })

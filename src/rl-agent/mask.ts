@@ -95,3 +95,21 @@ export function routingShares(mask: Mask, action: ArrayLike<number>): (Float64Ar
   }
   return out;
 }
+
+/**
+ * The action that reproduces an observed partition table (offline data, research/saspartitioner.md
+ * §2.8): for each mask key, its tuple counts on the workers of its range, divided by that key's
+ * largest count (so every key's weights lie in [0, 1] and its max is 1). `countOf(k, w)` gives the
+ * tuples of hot-key slot k on worker w. A key with no tuples gets all ones (the uniform initial table).
+ */
+export function actionFromCounts(mask: Mask, countOf: (slot: number, worker: number) => number): Float32Array {
+  const out = new Float32Array(maskActionDim(mask));
+  let off = 0;
+  mask.forEach((r, k) => {
+    let max = 0;
+    for (let w = r.start; w < r.end; w++) max = Math.max(max, countOf(k, w));
+    for (let w = r.start; w < r.end; w++) out[off + w - r.start] = max > 0 ? Math.max(0, countOf(k, w)) / max : 1;
+    off += r.end - r.start;
+  });
+  return out;
+}
