@@ -25,6 +25,7 @@ export {
   strategyFunctions,
 } from './planner.js';
 export { checkStep, validatePlan } from './validate-plan.js';
+export { type AlignedItem, EpochAligner } from './aligner.js';
 export { type AppliedHook, type EndpointOptions, type EndpointOutput, type Installed, MigrationEndpoint, type StateMsg } from './protocol.js';
 export { type CoordinatorOptions, CoordinatorOptionsSchema, MigrationCoordinator } from './coordinator.js';
 export { type MigrationSummary, MigrationMetrics, type StepMetrics } from './metrics.js';

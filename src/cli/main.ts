@@ -1,0 +1,66 @@
+// The `sas` command line: parses arguments, runs a command, turns errors into clear messages and exit codes.
+import { Command, Option } from 'commander';
+import { SasError } from '../common/errors.js';
+import { loadJobConfig } from '../engine/config.js';
+import { partitionerNames } from '../partitioners/index.js';
+import { taskNames, workloadNames } from '../tasks/index.js';
+import { runCommand } from './run.js';
+
+const collect = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** Exit code for an error: 2 for bad input, 1 for anything else. */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof SasError) return ['CONFIG_INVALID', 'CONFIG_PARSE', 'UNKNOWN_NAME', 'FILE_NOT_FOUND', 'DATA_INVALID', 'PLAN_INVALID', 'CHECKPOINT_INVALID'].includes(e.code) ? 2 : 1;
+  return 1;
+}
+
+/** Builds the commander program (exported for tests). */
+export function buildProgram(): Command {
+  const program = new Command('sas').description('Adaptive partitioning of skewed data streams').showHelpAfterError();
+  program
+    .command('run')
+    .description('run one job from a YAML config')
+    .option('-c, --config <file>', 'job config (YAML); defaults apply to every missing field')
+    .option('-s, --set <path=value>', 'override a config field, e.g. --set workers=8 (repeatable)', collect, [])
+    .option('-p, --partitioner <name>', `partitioner (${partitionerNames().join(', ')})`)
+    .addOption(new Option('--clock <clock>', 'clock').choices(['virtual', 'real']))
+    .option('-o, --out <dir>', 'results folder (default results/)')
+    .option('--no-write', 'do not write results to disk')
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print the summary as JSON instead of a table')
+    .action(async (o: { config?: string; set: string[]; partitioner?: string; clock?: string; out?: string; write: boolean; quiet?: boolean; json?: boolean }) => {
+      const sets = [...o.set];
+      if (o.partitioner) sets.push(`partitioner.name=${o.partitioner}`);
+      if (o.clock) sets.push(`clock=${o.clock}`);
+      if (o.out) sets.push(`output.dir=${o.out}`);
+      const cfg = loadJobConfig(o.config, sets);
+      const { result, text } = await runCommand(cfg, { quiet: o.quiet, write: o.write });
+      process.stdout.write((o.json ? JSON.stringify(result.summary, null, 2) : text) + '\n');
+    });
+  program
+    .command('list')
+    .description('list the registered partitioners, tasks and workloads')
+    .action(() => {
+      process.stdout.write(`partitioners: ${partitionerNames().join(', ')}\ntasks: ${taskNames().join(', ')}\nworkloads: ${workloadNames().join(', ')}\n`);
+    });
+  return program;
+}
+
+/** Entry point: runs argv, prints `error [CODE]: message` (never a stack trace for bad input). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof SasError) {
+      process.stderr.write(`error [${e.code}]: ${e.message}\n`);
+    } else {
+      process.stderr.write(`error: ${(e as Error).message ?? String(e)}\n`);
+      if (process.env.SAS_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    }
+    return exitCodeOf(e);
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '\0');
+if (invokedDirectly) main(process.argv).then((code) => process.exit(code));

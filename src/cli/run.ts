@@ -1,0 +1,104 @@
+// `sas run`: one job from a YAML config, with progress, a summary table and results on disk.
+import type { JobConfig } from '../engine/config.js';
+import { buildJob, runJob } from '../engine/job.js';
+import type { RunResult as EngineRun } from '../engine/virtual.js';
+import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
+import { defaultRunName, ResultsDir } from './output.js';
+import { createProgress } from './progress.js';
+import { formatSummary } from './summary.js';
+
+/** Options of one run besides the config. */
+export interface RunOptions {
+  readonly quiet?: boolean;
+  /** Write results (default: config.output.metrics). */
+  readonly write?: boolean;
+  readonly repetition?: number;
+}
+
+/** Slides skipped at the start of the summary (warm-up): 2, or fewer on very short runs. */
+export function warmupSlides(n: number): number {
+  return Math.min(2, Math.floor(n / 5));
+}
+
+/**
+ * The slides to summarise: those that ended while the source was still emitting (the drain after the
+ * source stops would understate throughput and overstate imbalance), all of them for very short runs.
+ */
+export function steadySlides(res: EngineRun): EngineRun['reports'] {
+  const steady = res.reports.filter((r) => r.slideStartMs + r.slideMs <= res.eventTimeMs + 1e-9);
+  return steady.length > 0 ? steady : res.reports;
+}
+
+/** Mean busy ms/s of each worker over `reports`. */
+export function meanBusy(reports: EngineRun['reports']): number[] {
+  const P = reports[0]?.workers.length ?? 0;
+  const out = new Array<number>(P).fill(0);
+  for (const r of reports) for (const w of r.workers) out[w.worker] += w.busyMs / reports.length;
+  return out;
+}
+
+/** Converts an engine run into the report's RunResult (summary, timeline, config, version, machine). */
+export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id: string, repetition = 0): RunResult {
+  const steady = steadySlides(res);
+  const summary = summaryFromSlides(steady, { warmupSlides: warmupSlides(steady.length) });
+  return {
+    id,
+    partitioner: cfg.partitioner.name,
+    workload: { name: cfg.workload.name, params: cfg.workload.params },
+    task: { name: cfg.task.name, params: cfg.task.params },
+    clock: cfg.clock,
+    P: cfg.workers,
+    seed: cfg.seed,
+    repetition,
+    config: cfg as unknown as Record<string, unknown>,
+    version: versionInfo(),
+    machine: machineInfo(),
+    startedAt: startedAt.toISOString(),
+    durationMs: res.wallMs,
+    summary,
+    timeline: timelineFromSlides(res.reports),
+  } as RunResult;
+}
+
+/**
+ * Runs `cfg` and writes `<output.dir>/<name>/{config.json, metrics.jsonl, summary.json}` atomically.
+ * Everything is validated before the folder is created. Returns the report-model result.
+ */
+export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise<{ result: RunResult; dir?: string; text: string }> {
+  const job = buildJob(cfg); // validates names and params, loads data files
+  const write = opts.write ?? cfg.output.metrics;
+  const name = cfg.output.name ?? defaultRunName(cfg.partitioner.name, cfg.workload.name);
+  const out = write ? new ResultsDir(cfg.output.dir, name) : undefined;
+  const progress = createProgress(`run ${cfg.partitioner.name}/${cfg.workload.name}`, opts.quiet);
+  const startedAt = new Date();
+  try {
+    out?.writeJson('config.json', cfg);
+    let last = '';
+    const res = await runJob(job, {
+      onSlide: (r) => {
+        out?.appendSlide(r);
+        last = `${Math.round(r.job.throughput).toLocaleString('en-US')} rec/s, imbalance ${r.job.imbalanceBusy.toFixed(2)}`;
+      },
+      onProgress: (f) => progress.update(f, last),
+    });
+    progress.stop();
+    const result = toRunResult(cfg, res, startedAt, name, opts.repetition);
+    out?.writeJson('summary.json', result);
+    const dir = await out?.commit();
+    const text = formatSummary(
+      `${cfg.partitioner.name} on ${cfg.workload.name} / ${cfg.task.name} (P=${cfg.workers}, ${cfg.clock} clock)`,
+      result.summary,
+      meanBusy(steadySlides(res).slice(warmupSlides(steadySlides(res).length))),
+      {
+        records: `${res.records.toLocaleString('en-US')} in ${(res.eventTimeMs / 1000).toFixed(1)} s event time, ${(res.wallMs / 1000).toFixed(1)} s wall`,
+        'target rate': cfg.source.rate === 'unthrottled' ? 'unthrottled' : Array.isArray(cfg.source.rate) ? 'schedule' : `${cfg.source.rate.toLocaleString('en-US')} records/s`,
+        ...(dir ? { results: dir } : {}),
+      },
+    );
+    return { result, dir, text };
+  } catch (e) {
+    progress.stop();
+    await out?.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,72 @@
+// Builds a runnable job from a validated config and runs it on the configured clock.
+import { createPartitioner } from '../partitioners/index.js';
+import type { Partitioner } from '../partitioners/types.js';
+import { buildPayloads, createTask, createWorkload, workloadEntry, type TaskOperator, type Workload } from '../tasks/index.js';
+import { threadsFor, type JobConfig } from './config.js';
+import type { OperatorArgs } from './job-operator.js';
+import type { OperatorSpec } from './real/messages.js';
+import { runReal } from './real/router.js';
+import { CountingSink, type Sink } from './sink.js';
+import { RateSchedule } from './source.js';
+import { runVirtual, type EngineParams, type JobParts, type RunHooks, type RunResult } from './virtual.js';
+
+/** A job with every part constructed and validated; nothing has run yet. */
+export interface BuiltJob {
+  readonly config: JobConfig;
+  readonly params: EngineParams;
+  readonly parts: JobParts<unknown>;
+  readonly operator: OperatorSpec;
+}
+
+/** Fills the job seed into a workload's params when the workload takes a seed and none is set. */
+function workloadParams(cfg: JobConfig): Record<string, unknown> {
+  const params = { ...cfg.workload.params };
+  const schema = workloadEntry(cfg.workload.name).params as { shape?: Record<string, unknown> };
+  if (params.seed === undefined && schema.shape && 'seed' in schema.shape) params.seed = cfg.seed;
+  return params;
+}
+
+/**
+ * Constructs the partitioner, task operator, workload and sink of `cfg`. Every name and parameter is
+ * validated here (UnknownNameError lists valid names; ConfigError names the field), before any output
+ * is written or any thread started.
+ */
+export function buildJob(cfg: JobConfig, opts: { sink?: Sink; partitioner?: (clock: { nowMs: number }, numKeys: number) => Partitioner } = {}): BuiltJob {
+  const task = { name: cfg.task.name, params: cfg.task.params };
+  const workloadSpec = { name: cfg.workload.name, params: workloadParams(cfg) };
+  const payloads = buildPayloads(task, workloadSpec);
+  const op: TaskOperator = createTask(task, payloads);
+  const workload: Workload = createWorkload(workloadSpec, payloads);
+  const clock = { nowMs: 0 };
+  const partitioner = opts.partitioner
+    ? opts.partitioner(clock, workload.numKeys)
+    : createPartitioner(cfg.partitioner.name, { numWorkers: cfg.workers, seed: cfg.seed, numKeys: workload.numKeys, slideMs: cfg.slideMs, clock }, cfg.partitioner.params);
+  const P = cfg.workers;
+  const capacity = new Float64Array(P);
+  for (let w = 0; w < P; w++) capacity[w] = cfg.capacity === 'unlimited' ? Infinity : Array.isArray(cfg.capacity) ? cfg.capacity[w] : cfg.capacity;
+  const slide = cfg.window.slideMs ?? cfg.slideMs;
+  const params: EngineParams = {
+    P,
+    R: cfg.reducers,
+    slideMs: cfg.slideMs,
+    window: { sizeMs: cfg.window.sizeMs ?? slide, slideMs: slide },
+    capacity,
+    queueCapacity: cfg.queueCapacity,
+    durationMs: cfg.durationMs,
+    maxRecords: cfg.maxRecords ?? Infinity,
+    rate: new RateSchedule(cfg.source.rate),
+  };
+  const self = import.meta.url;
+  const operator: OperatorSpec = {
+    module: new URL(self.endsWith('.ts') ? './job-operator.ts' : './job-operator.js', self).href,
+    factory: 'operatorFromSpecs',
+    args: { task, workload: workloadSpec } satisfies OperatorArgs,
+  };
+  return { config: cfg, params, parts: { partitioner, clock, op, workload, sink: opts.sink ?? new CountingSink() }, operator };
+}
+
+/** Runs a built job on its clock. */
+export async function runJob(job: BuiltJob, hooks: RunHooks = {}): Promise<RunResult> {
+  if (job.config.clock === 'virtual') return runVirtual(job.params, job.parts, hooks);
+  return runReal({ ...job.params, threads: threadsFor(job.config), operator: job.operator }, job.parts, hooks);
+}
