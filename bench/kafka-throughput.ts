@@ -1,0 +1,151 @@
+// Bench: records/s through Kafka source → in-process keyed count → Kafka sink at P = 8 partitions.
+// Run: npx tsx bench/kafka-throughput.ts [records=400000] ; writes results/bench/kafka.json.
+// Starts the repo's broker (scripts/kafka/broker.sh) unless KAFKA_BROKERS is set. Never asserts on time.
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource } from '../src/connectors/index.js';
+import { ZipfWorkload } from '../src/tasks/workloads/zipf.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const P = 8;
+const NUM_KEYS = 10_000;
+const N = Number(process.argv[2] ?? 400_000);
+
+function brokers(): string[] {
+  const env = brokersFromEnv();
+  if (env) return env;
+  const r = spawnSync('bash', [join(ROOT, 'scripts/kafka/broker.sh'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error('scripts/kafka/broker.sh start failed');
+  return [r.stdout.trim().split('\n').pop()!];
+}
+
+async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: P, replicationFactor: 1 })), waitForLeaders: true });
+  await admin.disconnect();
+}
+
+async function messageCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offs = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  return offs.reduce((s, o) => s + Number(o.high), 0);
+}
+
+interface PipelineResult {
+  readonly partitionsConsumedConcurrently: number;
+  readonly records: number;
+  readonly seconds: number;
+  readonly recordsPerSec: number;
+  readonly outputMessages: number;
+  readonly countsExact: boolean;
+}
+
+/** Consumes the input topic with a fresh group, counts per key, forwards each record (payload = running count) to the output topic. */
+async function pipeline(kafka: Kafka, input: string, refCounts: Int32Array, concurrency: number): Promise<PipelineResult> {
+  const output = `bench-out-${randomUUID().slice(0, 8)}`;
+  await createTopics(kafka, [output]);
+  const counts = new Int32Array(NUM_KEYS);
+  const sink = createKafkaSink(kafka, { topic: output, numKeys: NUM_KEYS, partitioner: 'hash', chunkRecords: 10_000 });
+  await sink.connect();
+  let processed = 0;
+  let t0 = 0;
+  let t1 = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((r) => (finish = r));
+  const source = createKafkaSource(
+    kafka,
+    { topic: input, groupId: `bench-${randomUUID().slice(0, 8)}`, numKeys: NUM_KEYS, partitionsConsumedConcurrently: concurrency, maxBatchRecords: 20_000, maxBytesPerPartition: 4 << 20 },
+    {
+      async onBatch(b) {
+        if (t0 === 0) t0 = performance.now();
+        for (let i = 0; i < b.length; i++) b.payloads[i] = ++counts[b.keys[i]];
+        await sink.sendRecords(b, b.length);
+        processed += b.length;
+        if (processed >= N) {
+          t1 = performance.now();
+          finish();
+        }
+      },
+    },
+  );
+  await source.start();
+  await done;
+  await source.stop();
+  await sink.disconnect();
+  const seconds = (t1 - t0) / 1000;
+  let exact = true;
+  for (let k = 0; k < NUM_KEYS; k++) if (counts[k] !== refCounts[k]) exact = false;
+  return {
+    partitionsConsumedConcurrently: concurrency,
+    records: processed,
+    seconds,
+    recordsPerSec: processed / seconds,
+    outputMessages: await messageCount(kafka, output),
+    countsExact: exact,
+  };
+}
+
+async function main(): Promise<void> {
+  const kafka = createKafkaClient({ brokers: brokers(), clientId: 'sas-bench', logLevel: 'error' });
+  const input = `bench-in-${randomUUID().slice(0, 8)}`;
+  await createTopics(kafka, [input]);
+
+  const keys = new Int32Array(N);
+  const payloads = new Int32Array(N);
+  const eventTimes = new Float64Array(N);
+  new ZipfWorkload({ numKeys: NUM_KEYS, exponent: 1.2, seed: 1 }).fill(keys, payloads, 0, N, 0);
+  for (let i = 0; i < N; i++) eventTimes[i] = i;
+  const ref = new Int32Array(NUM_KEYS);
+  for (let i = 0; i < N; i++) ref[keys[i]]++;
+
+  // 1. Produce the input (idempotent sink, hash partitioner).
+  const sink = createKafkaSink(kafka, { topic: input, numKeys: NUM_KEYS, chunkRecords: 10_000 });
+  await sink.connect();
+  const p0 = performance.now();
+  await sink.sendRecords({ keys, payloads, eventTimes }, N);
+  const produceSec = (performance.now() - p0) / 1000;
+  await sink.disconnect();
+  console.log(`produce: ${N} records in ${produceSec.toFixed(2)} s = ${Math.round(N / produceSec)} records/s`);
+
+  // 2. Source → keyed count → sink, at 1 and 4 partitions consumed concurrently.
+  const runs: PipelineResult[] = [];
+  for (const c of [1, 4]) {
+    const r = await pipeline(kafka, input, ref, c);
+    runs.push(r);
+    console.log(
+      `pipeline (concurrency ${c}): ${r.records} records in ${r.seconds.toFixed(2)} s = ${Math.round(r.recordsPerSec)} records/s; ` +
+        `output ${r.outputMessages} messages; counts exact: ${r.countsExact}`,
+    );
+  }
+
+  const result = {
+    bench: 'kafka-throughput',
+    date: new Date().toISOString(),
+    // Load average at the end: other processes on the machine depress the figures; compare runs side by side.
+    machine: { cpus: cpus().length, node: process.version, loadavg: loadavg() },
+    broker: 'Kafka 3.9.1 single-node KRaft, 127.0.0.1, heap 512 MiB (scripts/kafka/broker.sh)',
+    partitions: P,
+    numKeys: NUM_KEYS,
+    zipfExponent: 1.2,
+    records: N,
+    recordBytes: 16,
+    produce: { seconds: produceSec, recordsPerSec: N / produceSec },
+    pipeline: runs,
+  };
+  mkdirSync(join(ROOT, 'results', 'bench'), { recursive: true });
+  writeFileSync(join(ROOT, 'results', 'bench', 'kafka.json'), JSON.stringify(result, null, 2) + '\n');
+  console.log('wrote results/bench/kafka.json');
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
