@@ -42,6 +42,17 @@ describe('migration protocol exactness (keyed count vs. a run without migration)
     });
   }
 
+  for (const source of ['batched', 'walk'] as const) {
+    it(`${source} with several input channels per worker, aligned by EpochAligner`, () => {
+      fc.assert(
+        fc.property(config(source, Infinity), fc.integer({ min: 2, max: 4 }), (cfg, inputs) => {
+          expect(simulate({ ...cfg, inputs }).problems).toEqual([]);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
   it('a large run: P=16, 1000 moves, fluid (1000 epochs), still exact', () => {
     const r = simulate({ seed: 7, P: 16, binBits: 8, numKeys: 2000, records: 20000, plans: 10, source: 'fluid', maxInFlight: 1, maxMoves: 1000 });
     expect(r.problems).toEqual([]);

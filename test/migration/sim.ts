@@ -4,6 +4,7 @@ import { Rng } from '../../src/common/rng.js';
 import {
   BinMap,
   type BinMove,
+  EpochAligner,
   type Installed,
   KeyedStateStore,
   MigrationCoordinator,
@@ -34,6 +35,8 @@ export interface SimConfig {
   readonly maxInFlight: number;
   /** Stop creating plans once this many moves were planned. */
   readonly maxMoves: number;
+  /** Input channels per worker (parallel source partitions); > 1 needs marker alignment (EpochAligner). Default 1. */
+  readonly inputs?: number;
   /** Test hook: drop the n-th state message (to show the oracle catches a loss). */
   readonly dropStateMsg?: number;
   /** Test hook: duplicate the n-th record on its channel (to show the oracle catches a duplicate). */
@@ -103,8 +106,11 @@ export function simulate(cfg: SimConfig): SimResult {
       }),
   );
 
-  const data: DataItem[][] = Array.from({ length: P }, () => []);
-  const dataHead = new Array<number>(P).fill(0);
+  const C = cfg.inputs ?? 1;
+  const data: DataItem[][] = Array.from({ length: P * C }, () => []); // channel w*C + c
+  const dataHead = new Array<number>(P * C).fill(0);
+  type Rec = Extract<DataItem, { kind: 'rec' }>;
+  const aligners = Array.from({ length: P }, () => new EpochAligner<Rec>(C, map.version));
   const states: StateMsg[] = [];
   const acks: Installed[] = [];
   let stateCount = 0;
@@ -169,7 +175,7 @@ export function simulate(cfg: SimConfig): SimResult {
     const canRecord = recordsLeft > 0;
     const canRelease = coord !== undefined && coord.ready(now);
     const channels: number[] = [];
-    for (let w = 0; w < P; w++) if (dataHead[w] < data[w].length) channels.push(w);
+    for (let ch = 0; ch < P * C; ch++) if (dataHead[ch] < data[ch].length) channels.push(ch);
     const total =
       (canRecord ? wRecord : 0) + (canRelease ? wRelease : 0) + (channels.length > 0 ? wData : 0) + (states.length > 0 ? wState : 0) + (acks.length > 0 ? wAck : 0);
     if (total === 0) {
@@ -182,20 +188,28 @@ export function simulate(cfg: SimConfig): SimResult {
       const payload = rng.int(1000);
       const w = map.ownerOf(binning.binOf(key));
       const item: DataItem = { kind: 'rec', epoch: map.version, key, payload, tag: tag++ };
-      data[w].push(item);
-      if (cfg.duplicateRecord === item.tag) data[w].push(item);
+      const ch = w * C + (key % C); // a key always uses one input (as a keyed source partition), so its order is defined
+      data[ch].push(item);
+      if (cfg.duplicateRecord === item.tag) data[ch].push(item);
       reference.add(key, payload);
       recordsLeft--;
     } else if (canRelease && (r -= wRelease) < 0) {
       const moves = (coord as MigrationCoordinator).release(map.version + 1, now) as readonly BinMove[];
       map = map.withMoves(moves);
       steps++;
-      for (let w = 0; w < P; w++) data[w].push({ kind: 'marker', epoch: map.version, moves });
+      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: map.version, moves });
     } else if (channels.length > 0 && (r -= wData) < 0) {
-      const w = channels[rng.int(channels.length)];
-      const item = data[w][dataHead[w]++];
-      if (item.kind === 'rec') eps[w].onRecord(item.epoch, item.key, item.payload, item.tag);
-      else emit(eps[w].onEpochMarker(item.epoch, item.moves));
+      const ch = channels[rng.int(channels.length)];
+      const w = Math.floor(ch / C);
+      const item = data[ch][dataHead[ch]++];
+      if (item.kind === 'rec') {
+        if (aligners[w].record(ch % C, item)) eps[w].onRecord(item.epoch, item.key, item.payload, item.tag);
+      } else {
+        for (const it of aligners[w].marker(ch % C, item.epoch, item.moves)) {
+          if (it.kind === 'record') eps[w].onRecord(it.record.epoch, it.record.key, it.record.payload, it.record.tag);
+          else emit(eps[w].onEpochMarker(it.epoch, it.moves));
+        }
+      }
     } else if (states.length > 0 && (r -= wState) < 0) {
       const i = rng.int(states.length);
       const m = states[i];
@@ -234,6 +248,7 @@ export function simulate(cfg: SimConfig): SimResult {
   eps.forEach((e, w) => {
     if (!e.idle) problems.push(`worker ${w} not idle: awaiting bins ${e.awaitedBins().join(',')}`);
     if (e.epoch !== map.version) problems.push(`worker ${w} at epoch ${e.epoch}, router at ${map.version}`);
+    if (aligners[w].heldItems !== 0) problems.push(`worker ${w}: aligner still holds ${aligners[w].heldItems} items`);
   });
   return {
     problems,
