@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadJobConfig } from '../../src/engine/config.js';
+import { SasError } from '../../src/common/errors.js';
+import { runCommand } from '../../src/cli/run.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const sas = (args: string[], cwd = root) => spawnSync(process.execPath, [join(root, 'bin/sas'), ...args], { cwd, encoding: 'utf8' });
+const tmp = () => mkdtempSync(join(tmpdir(), 'sas-cli-'));
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof SasError ? e.code : 'not-sas';
+  }
+  return undefined;
+}
+
+describe('config validation', () => {
+  it('defaults fill every field', () => {
+    const c = loadJobConfig(undefined);
+    expect(c.workers).toBe(64);
+    expect(c.partitioner.name).toBe('hash');
+    expect(c.source.rate).toBe(100000);
+  });
+  it('rejects unknown fields, wrong types, P = 0 and negative rates naming the field', () => {
+    const cases: Array<[string[], string]> = [
+      [['workers=0'], 'workers'],
+      [['source.rate=-5'], 'source.rate'],
+      [['bogus=1'], '(root)'],
+      [['workers=abc'], 'workers'],
+      [['window.sizeMs=1500'], 'window.sizeMs'],
+    ];
+    for (const [sets, field] of cases) {
+      try {
+        loadJobConfig(undefined, sets);
+        expect.unreachable(sets.join());
+      } catch (e) {
+        expect((e as SasError).code).toBe('CONFIG_INVALID');
+        expect((e as Error).message).toContain(field);
+      }
+    }
+  });
+  it('malformed YAML is CONFIG_PARSE with a line number; a missing file is FILE_NOT_FOUND', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'bad.yaml'), 'workers: 4\nsource: [unclosed\n');
+    expect(codeOf(() => loadJobConfig(join(d, 'bad.yaml')))).toBe('CONFIG_PARSE');
+    expect(codeOf(() => loadJobConfig(join(d, 'none.yaml')))).toBe('FILE_NOT_FOUND');
+  });
+});
+
+describe('sas run (real process)', () => {
+  it('an unknown partitioner exits 2, lists the valid names and writes nothing', () => {
+    const out = tmp();
+    const r = sas(['run', '-q', '--partitioner', 'nope', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('UNKNOWN_NAME');
+    expect(r.stderr).toContain('hash, shuffle');
+    expect(r.stderr).not.toContain('    at ');
+    expect(readdirSync(out)).toEqual([]);
+  });
+  it('unknown workload and task list the valid ones; a bad partitioner parameter names the field', () => {
+    const w = sas(['run', '-q', '--no-write', '--set', 'workload.name=nope']);
+    expect(w.status).toBe(2);
+    expect(w.stderr).toContain('zipf');
+    const t = sas(['run', '-q', '--no-write', '--set', 'task.name=nope']);
+    expect(t.status).toBe(2);
+    expect(t.stderr).toContain('wordcount');
+    const p = sas(['run', '-q', '--no-write', '--set', 'partitioner.params.seed=x']);
+    expect(p.status).toBe(2);
+    expect(p.stderr).toContain('partitioner.params.seed');
+  });
+  it('a missing CSV data file exits 2 and leaves no results folder', () => {
+    const out = tmp();
+    const r = sas(['run', '-q', '--out', out, '--set', 'workload.name=csv', '--set', 'workload.params.path=/no/such.csv']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('FILE_NOT_FOUND');
+    expect(readdirSync(out)).toEqual([]);
+  });
+  it('a short run writes config.json, one metrics line per slide and summary.json', async () => {
+    const out = tmp();
+    const cfg = loadJobConfig(join(root, 'params/default.yaml'), ['durationMs=4000', `output.dir=${out}`, 'output.name=t1', 'workers=8', 'source.rate=20000']);
+    const { result, dir } = await runCommand(cfg, { quiet: true });
+    expect(dir).toBe(join(out, 't1'));
+    const lines = readFileSync(join(out, 't1', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const slides = lines.map((l) => JSON.parse(l).slideIndex);
+    expect(slides).toEqual(slides.map((_, i) => i));
+    expect(slides.length).toBeGreaterThanOrEqual(4);
+    expect(JSON.parse(readFileSync(join(out, 't1', 'summary.json'), 'utf8')).summary.perWorkerLoad).toHaveLength(8);
+    expect(existsSync(join(out, 't1', 'config.json'))).toBe(true);
+    expect(result.summary.sustainedThroughput).toBeGreaterThan(0);
+  });
+});
