@@ -53,7 +53,7 @@ async function pipeline(kafka: Kafka, input: string, refCounts: Int32Array, conc
   const output = `bench-out-${randomUUID().slice(0, 8)}`;
   await createTopics(kafka, [output]);
   const counts = new Int32Array(NUM_KEYS);
-  const sink = createKafkaSink(kafka, { topic: output, numKeys: NUM_KEYS, partitioner: 'hash', chunkRecords: 10_000 });
+  const sink = createKafkaSink(kafka, { topic: output, numKeys: NUM_KEYS, partitioner: 'hash' });
   await sink.connect();
   let processed = 0;
   let t0 = 0;
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < N; i++) ref[keys[i]]++;
 
   // 1. Produce the input (idempotent sink, hash partitioner).
-  const sink = createKafkaSink(kafka, { topic: input, numKeys: NUM_KEYS, chunkRecords: 10_000 });
+  const sink = createKafkaSink(kafka, { topic: input, numKeys: NUM_KEYS });
   await sink.connect();
   const p0 = performance.now();
   await sink.sendRecords({ keys, payloads, eventTimes }, N);

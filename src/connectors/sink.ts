@@ -20,8 +20,12 @@ export const kafkaSinkOptions = z.strictObject({
   numKeys: z.number().int().min(1).max(MAX_KEYS).default(MAX_KEYS),
   /** Seed of the partitioner. Default 0. */
   seed: z.number().int().default(0),
-  /** Records per produce request when sending columns. Default 5000. */
-  chunkRecords: z.number().int().positive().default(5000),
+  /**
+   * Records per produce request when sending columns. Default 1000: kafkajs groups a request's
+   * messages per partition by copying arrays (cost grows with the square of the request size), so
+   * large requests are slower, not faster (bench/kafka-throughput.ts).
+   */
+  chunkRecords: z.number().int().positive().default(1000),
   /** Compression of produce requests. Default "none" (records are 16 bytes; CPU is the scarce resource). */
   compression: z.enum(['none', 'gzip']).default('none'),
 });
