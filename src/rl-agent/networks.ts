@@ -64,8 +64,8 @@ export class Mlp {
     for (let m = 0; m < topology.members; m++) {
       for (let l = 0; l + 1 < dims.length; l++) {
         const [i, o] = [dims[l], dims[l + 1]];
-        const w = tf.variable(tf.tensor2d(uniformInit(rng, i * o, i), [i, o]), trainable, `${prefix}/m${m}/w${l}_${uid()}`);
-        const b = tf.variable(tf.tensor1d(uniformInit(rng, o, i)), trainable, `${prefix}/m${m}/b${l}_${uid()}`);
+        const w = tf.tidy(() => tf.variable(tf.tensor2d(uniformInit(rng, i * o, i), [i, o]), trainable, `${prefix}/m${m}/w${l}_${uid()}`));
+        const b = tf.tidy(() => tf.variable(tf.tensor1d(uniformInit(rng, o, i)), trainable, `${prefix}/m${m}/b${l}_${uid()}`));
         this.weights.push({ name: `m${m}/w${l}`, variable: w }, { name: `m${m}/b${l}`, variable: b });
       }
     }
@@ -115,6 +115,11 @@ export class Mlp {
 let counter = 0;
 function uid(): number {
   return counter++;
+}
+
+/** A process-unique TF.js variable name (TF.js refuses duplicates; agents may coexist). */
+export function uniqueVariableName(prefix: string): string {
+  return `${prefix}_${uid()}`;
 }
 
 /** Sum over the last axis of log N(u; μ, σ) written with ε = (u − μ)/σ. */

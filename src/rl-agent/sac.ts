@@ -3,7 +3,7 @@ import { tf } from './backend.js';
 import { Rng } from '../common/rng.js';
 import { DataError } from '../common/errors.js';
 import { targetEntropyOf, type AgentConfig } from './config.js';
-import { CriticEnsemble, SquashedGaussianActor } from './networks.js';
+import { CriticEnsemble, SquashedGaussianActor, uniqueVariableName } from './networks.js';
 import { ReplayBuffer, type Batch, type Transition } from './replay.js';
 
 /** Observation and action sizes of an agent: obs = 2P, action = Σ mask range sizes. */
@@ -96,7 +96,7 @@ export class SacAgent {
     this.critic = new CriticEnsemble(dims.obsDim, dims.actionDim, c.hidden, c.activation, c.ensembleSize, initRng);
     this.criticTarget = new CriticEnsemble(dims.obsDim, dims.actionDim, c.hidden, c.activation, c.ensembleSize, initRng, false);
     this.criticTarget.net.softUpdateFrom(this.critic.net, 1);
-    this.logAlpha = tf.variable(tf.scalar(Math.log(c.initialAlpha)), true, `log_alpha_${this.rng.nextU32()}`);
+    this.logAlpha = tf.tidy(() => tf.variable(tf.scalar(Math.log(c.initialAlpha)), true, uniqueVariableName('log_alpha')));
     this.targetEntropy = targetEntropyOf(c, dims.actionDim);
     this.actorOpt = tf.train.adam(c.actorLr);
     this.criticOpt = tf.train.adam(c.criticLr);
