@@ -78,10 +78,10 @@ export class Combiner<P> {
 
   /**
    * Closes the window whose last pane is `lastPane`: merges its panes per key, forwards unsplit keys'
-   * results and groups split keys' partials by reducer. Then drops pane lastPane − k + 1, which no
+   * results (or null when `needsOutput` is false) and groups split keys' partials by reducer. Then drops pane lastPane − k + 1, which no
    * later window uses. A no-op emission for global tasks.
    */
-  closeWindow(lastPane: number, split: SplitSet): WindowEmission<P> {
+  closeWindow(lastPane: number, split: SplitSet, needsOutput = true): WindowEmission<P> {
     const first = lastPane - this.k + 1;
     const windowStart = first * this.window.slideMs;
     const forwarded: Array<[number, unknown]> = [];
@@ -113,7 +113,7 @@ export class Combiner<P> {
     const splitSet = all || split.length === 0 ? undefined : new Set(split);
     for (const [key, part] of merged) {
       if (all || (splitSet !== undefined && splitSet.has(key))) toReducer[reducerOf(key, this.numReducers)].push([key, part]);
-      else forwarded.push([key, this.op.output(part)]);
+      else forwarded.push([key, needsOutput ? this.op.output(part) : null]);
     }
     return { windowStart, forwarded, toReducer };
   }

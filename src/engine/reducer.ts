@@ -43,13 +43,13 @@ export class Reducer<P> {
   }
 
   /** One combiner closed `windowStart`. Returns the window's results when it was the last one. */
-  marker(windowStart: number): Array<[number, unknown]> | undefined {
+  marker(windowStart: number, needsOutput = true): Array<[number, unknown]> | undefined {
     const e = this.entry(windowStart);
     e.markers++;
     if (e.markers < this.numCombiners) return undefined;
     this.pending.delete(windowStart);
     const out: Array<[number, unknown]> = [];
-    for (const [key, part] of e.partials) out.push([key, this.op.output(part)]);
+    for (const [key, part] of e.partials) out.push([key, needsOutput ? this.op.output(part) : null]);
     return out;
   }
 

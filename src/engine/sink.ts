@@ -2,6 +2,8 @@
 
 /** Where results go. `viaReducer` tells whether the key was split (merged) or forwarded. */
 export interface Sink {
+  /** False when the sink ignores outputs (counting only): the engine then skips building them. Default true. */
+  readonly needsOutput?: boolean;
   window(windowStart: number, key: number, output: unknown, viaReducer: boolean): void;
   /** Final keyed state of a global task at the end of the job (already merged across workers). */
   finalState(key: number, output: unknown): void;
@@ -9,6 +11,7 @@ export interface Sink {
 
 /** Counts results (the default for benchmarks and `sas run`). */
 export class CountingSink implements Sink {
+  readonly needsOutput = false;
   windowResults = 0;
   merged = 0;
   forwarded = 0;

@@ -82,6 +82,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   const reducers = Array.from({ length: R }, (_, r) => new Reducer<P>(r, op, P));
   const tracker = partitioner.splitsKeys && op.kind === 'windowed' ? new SplitTracker(workload.numKeys, window) : undefined;
   const k = panesPerWindow(window);
+  const needsOutput = sink.needsOutput !== false;
 
   // Per-worker service state: ring of the last Q finish times.
   const ring = new Float64Array(P * Q);
@@ -134,7 +135,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     let toRed = 0;
     let windowStart = 0;
     for (let w = 0; w < P; w++) {
-      const em = combiners[w].closeWindow(lp, split);
+      const em = combiners[w].closeWindow(lp, split, needsOutput);
       windowStart = em.windowStart;
       forwarded += em.forwarded.length;
       for (const [key, out] of em.forwarded) sink.window(em.windowStart, key, out, false);
@@ -147,7 +148,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     let mergedKeys = 0;
     for (let r = 0; r < R; r++) {
       for (let w = 0; w < P; w++) {
-        const out = reducers[r].marker(windowStart);
+        const out = reducers[r].marker(windowStart, needsOutput);
         if (out) {
           mergedKeys += out.length;
           for (const [key, o] of out) sink.window(windowStart, key, o, true);

@@ -197,9 +197,9 @@ export class MigrationEndpoint<S> {
         owner: this.owners[bin],
       });
     }
-    const ph = this.phases.get(bin);
+    const ph = this.phases.size === 0 ? undefined : this.phases.get(bin);
     if (ph === undefined) {
-      this.store.add(key, payload);
+      this.store.add(key, payload, bin);
       this.onApplied?.(key, payload, tag);
       return true;
     }
@@ -288,7 +288,7 @@ export class MigrationEndpoint<S> {
       this.store.importBin(msg);
       const n = head.keys.length;
       for (let i = 0; i < n; i++) {
-        this.store.add(head.keys[i], head.payloads[i]);
+        this.store.add(head.keys[i], head.payloads[i], bin);
         this.onApplied?.(head.keys[i], head.payloads[i], head.tags[i]);
       }
       this.buffered -= n;

@@ -58,8 +58,10 @@ export function estimateBytes(v: unknown): number {
  * commutative, so importing a key twice would double it: the protocol never does that).
  */
 export class KeyedStateStore<S> {
-  private readonly byBin = new Map<number, Map<number, S>>();
-  private numKeys = 0;
+  /** key → state: one Map lookup on the hot path. */
+  private readonly states = new Map<number, S>();
+  /** bin → keys held in it (for export); a bin with no key has no entry. */
+  private readonly binKeys = new Map<number, Set<number>>();
 
   /**
    * @param op the task operator (its `kind` should be `global`; windowed partials are not migrated).
@@ -72,64 +74,60 @@ export class KeyedStateStore<S> {
 
   /** Number of keys held. */
   get size(): number {
-    return this.numKeys;
+    return this.states.size;
   }
 
-  /** Applies one record of `key` with `payload` (creates the key's state on first use). */
-  add(key: number, payload: number): void {
-    this.op.add(this.stateFor(key), key, payload);
+  /**
+   * Applies one record of `key` with `payload` (creates the key's state on first use). `bin`, when the
+   * caller already computed it, must equal `binOf(key)`; it is only hashed when the key is new.
+   */
+  add(key: number, payload: number, bin?: number): void {
+    let s = this.states.get(key);
+    if (s === undefined) {
+      s = this.op.create();
+      this.insert(key, s, bin ?? this.binOf(key));
+    }
+    this.op.add(s, key, payload);
   }
 
   /** The state of `key`, or undefined when this store does not hold it. */
   get(key: number): S | undefined {
-    return this.byBin.get(this.binOf(key))?.get(key);
+    return this.states.get(key);
   }
 
   /** True when the store holds any key of `bin`. */
   hasBin(bin: number): boolean {
-    return this.byBin.has(bin);
+    return this.binKeys.has(bin);
   }
 
   /** Bins that currently hold at least one key, ascending. */
   bins(): number[] {
-    return [...this.byBin.keys()].sort((a, b) => a - b);
+    return [...this.binKeys.keys()].sort((a, b) => a - b);
   }
 
   /** Every key held, ascending. */
   keys(): number[] {
-    const out: number[] = [];
-    for (const m of this.byBin.values()) for (const k of m.keys()) out.push(k);
-    return out.sort((a, b) => a - b);
+    return [...this.states.keys()].sort((a, b) => a - b);
   }
 
   /** Removes `key` and returns its encoded state, or undefined when absent. */
   exportKey(key: number): unknown {
+    const s = this.states.get(key);
+    if (s === undefined) return undefined;
+    this.states.delete(key);
     const bin = this.binOf(key);
-    const m = this.byBin.get(bin);
-    const s = m?.get(key);
-    if (m === undefined || s === undefined) return undefined;
-    m.delete(key);
-    if (m.size === 0) this.byBin.delete(bin);
-    this.numKeys--;
+    const ks = this.binKeys.get(bin) as Set<number>;
+    ks.delete(key);
+    if (ks.size === 0) this.binKeys.delete(bin);
     return this.op.encode(s);
   }
 
   /** Installs `data` (an `encode` result) for `key`, merging into existing state. */
   importKey(key: number, data: unknown): void {
     const incoming = this.op.decode(data);
-    const bin = this.binOf(key);
-    let m = this.byBin.get(bin);
-    if (m === undefined) {
-      m = new Map();
-      this.byBin.set(bin, m);
-    }
-    const cur = m.get(key);
-    if (cur === undefined) {
-      m.set(key, incoming);
-      this.numKeys++;
-    } else {
-      this.op.merge(cur, incoming);
-    }
+    const cur = this.states.get(key);
+    if (cur === undefined) this.insert(key, incoming, this.binOf(key));
+    else this.op.merge(cur, incoming);
   }
 
   /**
@@ -137,13 +135,15 @@ export class KeyedStateStore<S> {
    * `{ bin, entries: [], bytes }` (the hand-over still happens: the protocol does not special-case it).
    */
   exportBin(bin: number): ExportedBin {
-    const m = this.byBin.get(bin);
+    const ks = this.binKeys.get(bin);
     const entries: [number, unknown][] = [];
-    if (m !== undefined) {
-      const keys = [...m.keys()].sort((a, b) => a - b);
-      for (const k of keys) entries.push([k, this.op.encode(m.get(k) as S)]);
-      this.byBin.delete(bin);
-      this.numKeys -= m.size;
+    if (ks !== undefined) {
+      const keys = [...ks].sort((a, b) => a - b);
+      for (const k of keys) {
+        entries.push([k, this.op.encode(this.states.get(k) as S)]);
+        this.states.delete(k);
+      }
+      this.binKeys.delete(bin);
     }
     return { bin, entries, bytes: estimateBytes(entries) };
   }
@@ -167,23 +167,17 @@ export class KeyedStateStore<S> {
   /** key → `op.output(state)` for every key held (for final-state comparison), keys ascending. */
   snapshot(): Map<number, unknown> {
     const out = new Map<number, unknown>();
-    for (const k of this.keys()) out.set(k, this.op.output(this.get(k) as S));
+    for (const k of this.keys()) out.set(k, this.op.output(this.states.get(k) as S));
     return out;
   }
 
-  private stateFor(key: number): S {
-    const bin = this.binOf(key);
-    let m = this.byBin.get(bin);
-    if (m === undefined) {
-      m = new Map();
-      this.byBin.set(bin, m);
+  private insert(key: number, s: S, bin: number): void {
+    this.states.set(key, s);
+    let ks = this.binKeys.get(bin);
+    if (ks === undefined) {
+      ks = new Set();
+      this.binKeys.set(bin, ks);
     }
-    let s = m.get(key);
-    if (s === undefined) {
-      s = this.op.create();
-      m.set(key, s);
-      this.numKeys++;
-    }
-    return s;
+    ks.add(key);
   }
 }

@@ -27,7 +27,7 @@ export type ToThread =
   /** Starts the job clock: `t0Epoch` = performance.timeOrigin + performance.now() at the job start (ms). */
   | { readonly type: 'start'; readonly t0Epoch: number }
   | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
-  | { readonly type: 'close'; readonly lastPane: number; readonly split: Int32Array | 'all' }
+  | { readonly type: 'close'; readonly lastPane: number; readonly split: Int32Array | 'all'; readonly needsOutput: boolean }
   | { readonly type: 'epoch'; readonly version: number }
   | { readonly type: 'finish' };
 

@@ -39,6 +39,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const maxInflight = Math.max(1, Math.floor(params.queueCapacity / B));
   const grace = params.graceMs ?? 250;
   const k = panesPerWindow(window);
+  const needsOutput = sink.needsOutput !== false;
 
   const collector = new MetricsCollector(P, slideMs);
   if (partitioner.onSlide) collector.subscribe((r) => partitioner.onSlide!(r));
@@ -142,7 +143,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     for (let lp = closedThrough + 1; lp <= lastPane; lp++) {
       const split = partitioner.splitsKeys ? (tracker ? tracker.splitKeys(lp) : ('all' as const)) : new Int32Array(0);
       emissionsPending.set((lp - k + 1) * window.slideMs, P);
-      for (let th = 0; th < T; th++) post(th, { type: 'close', lastPane: lp, split });
+      for (let th = 0; th < T; th++) post(th, { type: 'close', lastPane: lp, split, needsOutput });
     }
     closedThrough = lastPane;
   };
@@ -165,7 +166,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
             mergedPartials += part.length;
             reducers[r].addPartials(m.windowStart, part.map(([key, enc]) => [key, op.decode(enc)] as [number, P]));
           }
-          const out = reducers[r].marker(m.windowStart);
+          const out = reducers[r].marker(m.windowStart, needsOutput);
           if (out) for (const [key, o] of out) sink.window(m.windowStart, key, o, true);
         }
         const left = (emissionsPending.get(m.windowStart) ?? 1) - 1;

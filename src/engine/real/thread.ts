@@ -110,7 +110,7 @@ function processItem(h: Hosted, item: Item, i: number): void {
       return;
     }
     case 'close': {
-      const em = h.combiner.closeWindow(item.lastPane, item.split);
+      const em = h.combiner.closeWindow(item.lastPane, item.split, item.needsOutput);
       const toReducer = em.toReducer.map((part) => part.map(([k, p]) => [k, op.encode(p)] as [number, unknown]));
       send({ type: 'emission', w: h.w, windowStart: em.windowStart, forwarded: em.forwarded, toReducer });
       return;
