@@ -97,10 +97,11 @@ export interface QuantileTolerance {
 
 /**
  * Whether an engine output equals the reference output of the same (window, key): deep JSON equality
- * for exact tasks; for `tdigest`, equal counts and |Δp50| ≤ tol.p50, |Δp99| ≤ tol.p99 (default 0.02
- * and 0.01, fitting uniform [0,1) values; scale them to the data's range).
+ * for exact tasks; for `tdigest`, equal counts and |Δp50| ≤ tol.p50, |Δp99| ≤ tol.p99 (default 0.01
+ * and 0.005, i.e. 1% and 0.5% of the range of uniform [0,1) values; scale them to the data's range).
+ * Measured merged-vs-single differences are ≤ 0.0006 (p50) and ≤ 0.00013 (p99) on uniform values.
  */
-export function outputsMatch(taskName: string, expected: unknown, actual: unknown, tol: QuantileTolerance = { p50: 0.02, p99: 0.01 }): boolean {
+export function outputsMatch(taskName: string, expected: unknown, actual: unknown, tol: QuantileTolerance = { p50: 0.01, p99: 0.005 }): boolean {
   if (taskName !== 'tdigest') return JSON.stringify(expected) === JSON.stringify(actual);
   const e = expected as { count: number; p50: number | null; p99: number | null };
   const a = actual as { count: number; p50: number | null; p99: number | null };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/common/errors.js';
 import { Rng } from '../../src/common/rng.js';
@@ -100,7 +100,34 @@ describe('tdigest', () => {
       td.merge(p, q);
       return JSON.stringify(td.output(p));
     };
-    expect(run()).toBe(run());
+    const random = vi.spyOn(Math, 'random');
+    try {
+      expect(run()).toBe(run());
+      expect(random).not.toHaveBeenCalled();
+    } finally {
+      random.mockRestore();
+    }
+  });
+  it('recompresses monotone input with a seeded shuffle: bounded size, exact count, reproducible', () => {
+    // Ascending values are the worst case of this t-digest (every value is a new max centroid).
+    const ascending: PayloadStore = { size: Infinity, values: (id) => Float64Array.from({ length: 20 }, (_, i) => id * 20 + i) };
+    const random = vi.spyOn(Math, 'random');
+    try {
+      const run = (): { size: number; out: string } => {
+        const td = createTask({ name: 'tdigest', params: { compression: 10 } }, ascending);
+        const p = td.create() as { size(): number };
+        for (let id = 0; id < 100; id++) td.add(p, 0, id);
+        return { size: p.size(), out: JSON.stringify(td.output(p)) };
+      };
+      const a = run();
+      expect(a.size).toBeLessThanOrEqual(250); // 25 × compression
+      expect(JSON.parse(a.out).count).toBe(2000);
+      expect(Math.abs(JSON.parse(a.out).p50 - 1000)).toBeLessThan(100);
+      expect(run()).toEqual(a);
+      expect(random).not.toHaveBeenCalled();
+    } finally {
+      random.mockRestore();
+    }
   });
   it('multiplier does not change the digest', () => {
     const a = createTask({ name: 'tdigest' }, VALUES);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/common/errors.js';
-import { createTask, EmptyStore, referenceGlobal, referenceWindowed, TextStore, windowStarts } from '../../src/tasks/index.js';
+import { createTask, EmptyStore, outputsMatch, referenceGlobal, referenceWindowed, TextStore, windowStarts } from '../../src/tasks/index.js';
 
 // sentences: 0 = [a b], 1 = [b c], 2 = [c]; ids a=0 b=1 c=2
 const TEXT = new TextStore('a b\n\nb c\n\nc', 10);
@@ -83,5 +83,17 @@ describe('reference', () => {
         expect(merged).toEqual(ref);
       }),
     );
+  });
+});
+
+describe('outputsMatch', () => {
+  it('is exact for exact tasks and tolerant on t-digest quantiles only', () => {
+    expect(outputsMatch('wordcount', [[1, 2]], [[1, 2]])).toBe(true);
+    expect(outputsMatch('wordcount', [[1, 2]], [[1, 3]])).toBe(false);
+    const e = { count: 100, p50: 0.5, p99: 0.99 };
+    expect(outputsMatch('tdigest', e, { count: 100, p50: 0.505, p99: 0.988 })).toBe(true);
+    expect(outputsMatch('tdigest', e, { count: 101, p50: 0.5, p99: 0.99 })).toBe(false);
+    expect(outputsMatch('tdigest', e, { count: 100, p50: 0.52, p99: 0.99 })).toBe(false);
+    expect(outputsMatch('tdigest', e, { count: 100, p50: 0.5, p99: 0.98 })).toBe(false);
   });
 });
