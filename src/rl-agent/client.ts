@@ -40,6 +40,8 @@ export interface AgentClientOptions {
   readonly onAction?: (action: Float32Array, seq: number) => void;
   /** Called for server errors and connection problems. Exceptions are swallowed. */
   readonly onError?: (e: SasError) => void;
+  /** Called when an established session's connection ends (a reconnect follows unless closed). */
+  readonly onDisconnect?: () => void;
   /** Called on every welcome (first connect and each reconnect). */
   readonly onWelcome?: (w: WelcomeMessage) => void;
   /** Timer injection for tests; defaults to setTimeout/clearTimeout. */
@@ -174,7 +176,9 @@ export class AgentClient {
     ws.on('error', (e) => this.report(new SasError('AGENT_UNAVAILABLE', `agent connection: ${e.message}`, { retriable: true })));
     ws.on('close', () => {
       if (this.ws === ws) this.ws = undefined;
+      const wasReady = this.ready;
       this.ready = false;
+      if (wasReady) this.safe(() => this.opts.onDisconnect?.());
       if (!this.closed) this.scheduleReconnect();
     });
   }
