@@ -53,6 +53,14 @@ describe('migration protocol exactness (keyed count vs. a run without migration)
     });
   }
 
+  it.each([1, 2, 3])('the same workload at P=%i workers is exact with every strategy', (P) => {
+    for (const source of sources) {
+      const r = simulate({ seed: 42, P, binBits: 4, numKeys: 300, records: 3000, plans: 3, source, maxInFlight: 1, maxMoves: 1000 });
+      expect(r.problems).toEqual([]);
+      expect(r.moves > 0).toBe(P > 1);
+    }
+  });
+
   it('a large run: P=16, 1000 moves, fluid (1000 epochs), still exact', () => {
     const r = simulate({ seed: 7, P: 16, binBits: 8, numKeys: 2000, records: 20000, plans: 10, source: 'fluid', maxInFlight: 1, maxMoves: 1000 });
     expect(r.problems).toEqual([]);
