@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { murmurWorker } from './shared/hashing.js';
 import { ChoiceCache, HeadSummary, dChoicesD } from './shared/head.js';
+import { WindowedLoads } from './shared/window.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `d-choices` (and, minus the d-specific ones, `w-choices`). */
@@ -41,7 +42,7 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
   const theta = 2 / (n * params.threshold);
   const heads = Array.from({ length: s }, () => new HeadSummary(ctx.numKeys, params.capacity, theta));
   const caches = Array.from({ length: s }, () => new ChoiceCache(params.capacity, n, params.seed));
-  const load = new Float64Array(n * s);
+  const loads = Array.from({ length: s }, () => WindowedLoads.cumulative(n));
   const dCur = new Int32Array(s).fill(Math.min(n, Math.max(params.minD, 2)));
   const untilRefresh = new Int32Array(s);
   const seed0 = params.seed;
@@ -62,33 +63,24 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
     route(key: number): number {
       const i = src;
       src = src + 1 === s ? 0 : src + 1;
-      const base = i * n;
+      const lw = loads[i];
+      const load = lw.load;
       const slot = heads[i].offer(key);
       let w: number;
       if (slot < 0) {
         const c1 = murmurWorker(key, seed0, n);
         const c2 = murmurWorker(key, seed1, n);
-        w = load[base + c2] < load[base + c1] ? c2 : c1;
+        w = load[c2] < load[c1] ? c2 : c1;
       } else {
         if (--untilRefresh[i] <= 0) refresh(i);
         const d = dCur[i];
         if (d >= n) {
-          w = 0;
-          let bv = load[base];
-          for (let j = 1; j < n; j++) if (load[base + j] < bv) { bv = load[base + j]; w = j; }
+          w = lw.argmin();
         } else {
-          const cache = caches[i];
-          const cb = cache.ensure(slot, key, d);
-          const ch = cache.choices;
-          w = ch[cb];
-          let bv = load[base + w];
-          for (let j = 1; j < d; j++) {
-            const c = ch[cb + j];
-            if (load[base + c] < bv) { bv = load[base + c]; w = c; }
-          }
+          w = caches[i].pick(slot, key, d, load);
         }
       }
-      load[base + w]++;
+      lw.add(w);
       return w;
     },
     d: (source = 0) => dCur[source],

@@ -75,14 +75,24 @@ export function createDagreedy(ctx: PartitionerContext, params: z.infer<typeof d
       }
       const slot = tracked.acquire(key, cw, slide);
       tracked.setActive(slot, true);
+      // argmax_j alpha·1{j ∈ frag} − (1−alpha)(L_j − avg)/avg, scanned j = 0..P−1 with strict '>'. The winner
+      // is either the best frag member or the lowest-index least-loaded worker B (every non-member
+      // scores at most B's load term), so only those are evaluated; ties go to the lower index.
       const avg = loads.total / n;
       const inv = avg > 0 ? (1 - alpha) / avg : 0;
       const l = loads.load;
-      let best = 0;
-      let bv = -Infinity;
-      for (let j = 0; j < n; j++) {
-        const v = (tracked.frag.has(slot, j, slide) ? alpha : 0) - (l[j] - avg) * inv;
-        if (v > bv) { bv = v; best = j; }
+      const frag = tracked.frag;
+      let best = inv > 0 ? loads.argmin() : 0;
+      let bv = (frag.has(slot, best, slide) ? alpha : 0) - (l[best] - avg) * inv;
+      const base = tracked.membersBase(slot);
+      const list = frag.list;
+      for (let i = 0, c = frag.size(slot); i < c; i++) {
+        const j = list[base + i];
+        const v = alpha - (l[j] - avg) * inv;
+        if (v > bv || (v === bv && j < best)) {
+          bv = v;
+          best = j;
+        }
       }
       tracked.frag.touch(slot, best, slide);
       loads.add(best);

@@ -132,7 +132,6 @@ export class DaltonCore {
   private inMaxSet: Uint8Array;
   private maxSetCount = 0;
   private readonly rng: Rng;
-  private readonly scratch: Int32Array;
   private readonly now: { readonly nowMs: number };
 
   constructor(opts: DaltonCoreOptions, clock: { readonly nowMs: number }) {
@@ -153,7 +152,6 @@ export class DaltonCore {
     this.q = new Float64Array(64 * this.n);
     this.inMaxSet = new Uint8Array(64);
     this.rng = new Rng(opts.seed);
-    this.scratch = new Int32Array(this.n);
   }
 
   /** Number of keys in the Q-table (= keys treated as hot). */
@@ -232,17 +230,20 @@ export class DaltonCore {
     const q = this.q;
     const fs = t.frag.size(slot);
     const mode = this.opts.capMode;
-    const capped = mode === 'strict' ? fs >= this.maxSplit : mode === 'explore' ? this.inMaxSet[slot] === 1 : false;
+    const capped = fs > 0 && (mode === 'strict' ? fs >= this.maxSplit : mode === 'explore' && this.inMaxSet[slot] === 1);
     let w: number;
     if (this.rng.next() < 1 - this.opts.epsilon) {
       if (capped && mode === 'strict') {
-        const c = t.members(slot, slide, this.scratch);
-        w = this.scratch[0];
-        for (let i = 0; i < c; i++) if (this.scratch[i] === cw) w = cw;
+        // argmax over frag(k) only; same result as an ascending strict-'>' scan with incumbent cw.
+        const list = t.frag.list;
+        const mb = t.membersBase(slot);
+        w = list[mb];
+        for (let i = 0; i < fs; i++) if (list[mb + i] === cw) w = cw;
         let bv = q[base + w];
-        for (let i = 0; i < c; i++) {
-          const j = this.scratch[i];
-          if (q[base + j] > bv) { bv = q[base + j]; w = j; }
+        for (let i = 0; i < fs; i++) {
+          const j = list[mb + i];
+          const v = q[base + j];
+          if (v > bv || (v === bv && j < w && w !== cw)) { bv = v; w = j; }
         }
       } else {
         w = cw;
@@ -250,8 +251,7 @@ export class DaltonCore {
         for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
       }
     } else if (capped) {
-      const c = t.members(slot, slide, this.scratch);
-      w = this.scratch[this.rng.int(c)];
+      w = t.frag.list[t.membersBase(slot) + this.rng.int(fs)];
     } else {
       w = this.rng.int(n);
     }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { murmurWorker } from './shared/hashing.js';
 import { HeadSummary } from './shared/head.js';
+import { WindowedLoads } from './shared/window.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `w-choices`. */
@@ -27,7 +28,7 @@ export function createWChoices(ctx: PartitionerContext, params: z.infer<typeof w
   const s = params.sources;
   const theta = 2 / (n * params.threshold);
   const heads = Array.from({ length: s }, () => new HeadSummary(ctx.numKeys, params.capacity, theta));
-  const load = new Float64Array(n * s);
+  const loads = Array.from({ length: s }, () => WindowedLoads.cumulative(n));
   const seed0 = params.seed;
   const seed1 = params.seed + 1;
   let src = 0;
@@ -38,18 +39,16 @@ export function createWChoices(ctx: PartitionerContext, params: z.infer<typeof w
     route(key: number): number {
       const i = src;
       src = src + 1 === s ? 0 : src + 1;
-      const base = i * n;
+      const lw = loads[i];
       let w: number;
       if (heads[i].offer(key) < 0) {
         const c1 = murmurWorker(key, seed0, n);
         const c2 = murmurWorker(key, seed1, n);
-        w = load[base + c2] < load[base + c1] ? c2 : c1;
+        w = lw.load[c2] < lw.load[c1] ? c2 : c1;
       } else {
-        w = 0;
-        let bv = load[base];
-        for (let j = 1; j < n; j++) if (load[base + j] < bv) { bv = load[base + j]; w = j; }
+        w = lw.argmin();
       }
-      load[base + w]++;
+      lw.add(w);
       return w;
     },
     stats: () => ({ hotKeys: heads[0].stats().h, tableVersion: 0 }),

@@ -76,6 +76,9 @@ export class ChoiceCache {
   readonly choices: Int32Array;
   private readonly key: Int32Array;
   private readonly built: Int32Array;
+  private readonly dUsed: Int32Array;
+  private readonly minVal: Float64Array;
+  private readonly ptr: Int32Array;
 
   constructor(capacity: number, n: number, seedBase: number) {
     this.n = n;
@@ -83,6 +86,43 @@ export class ChoiceCache {
     this.choices = new Int32Array(capacity * n);
     this.key = new Int32Array(capacity).fill(-1);
     this.built = new Int32Array(capacity);
+    this.dUsed = new Int32Array(capacity);
+    this.minVal = new Float64Array(capacity).fill(-1);
+    this.ptr = new Int32Array(capacity);
+  }
+
+  /**
+   * The first of `key`'s d choices (list order) with the smallest `load`: SLBSimulator's
+   * `selectMinChoice` (ties to the earlier choice). Amortised O(1) when `load` only grows (cumulative
+   * local loads): a per-slot pointer to the first choice at the list's minimum moves forward and
+   * restarts when the minimum rises. Changing d or the slot's key resets it.
+   */
+  pick(slot: number, key: number, d: number, load: Float64Array): number {
+    const base = slot * this.n;
+    if (this.key[slot] !== key || this.dUsed[slot] !== d) {
+      this.ensure(slot, key, d);
+      this.dUsed[slot] = d;
+      this.minVal[slot] = -1;
+    }
+    const ch = this.choices;
+    let m = this.minVal[slot];
+    let p = this.ptr[slot];
+    if (m < 0) {
+      m = load[ch[base]];
+      for (let i = 1; i < d; i++) if (load[ch[base + i]] < m) m = load[ch[base + i]];
+      p = 0;
+    }
+    while (load[ch[base + p]] !== m) {
+      p++;
+      if (p === d) {
+        m = load[ch[base]];
+        for (let i = 1; i < d; i++) if (load[ch[base + i]] < m) m = load[ch[base + i]];
+        p = 0;
+      }
+    }
+    this.minVal[slot] = m;
+    this.ptr[slot] = p;
+    return ch[base + p];
   }
 
   /** Makes sure the first `d` (≤ n) choices of `key` are cached in `slot`; returns the slot's base offset. */
@@ -91,6 +131,7 @@ export class ChoiceCache {
     if (this.key[slot] !== key) {
       this.key[slot] = key;
       this.built[slot] = 0;
+      this.dUsed[slot] = 0;
     }
     for (let i = this.built[slot]; i < d; i++) this.choices[base + i] = murmurWorker(key, this.seedBase + i, this.n);
     if (d > this.built[slot]) this.built[slot] = d;

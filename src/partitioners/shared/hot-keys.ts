@@ -151,17 +151,23 @@ export class SpaceSaving {
 }
 
 /**
- * Count-min sketch (Cormode and Muthukrishnan 2005) of `depth` rows × `width` counters, row hashes
- * murmur3 with seeds `seed + row`. Invariant: estimate(k) ≥ true count of k since the last reset.
+ * Count-min sketch (Cormode and Muthukrishnan 2005) of `depth` rows × `width` counters. Row r hashes
+ * with g_r = h1 + r·h2 (h1, h2 = murmur3 with seeds `seed`, `seed + 1`; Kirsch and Mitzenmacher 2006),
+ * so a record costs two hashes whatever the depth. Invariant: estimate(k) ≥ true count since the last reset.
  */
 export class CountMinSketch {
   readonly width: number;
   readonly depth: number;
   private readonly table: Int32Array;
   private readonly seed: number;
+  private readonly mask: number;
 
+  /** `width` is rounded up to a power of two (a bit mask instead of a modulo: ~4× faster per record). */
   constructor(width: number, depth: number, seed = 0) {
-    this.width = Math.max(1, Math.floor(width));
+    let wp = 1;
+    while (wp < width && wp < 1 << 26) wp <<= 1;
+    this.width = wp;
+    this.mask = wp - 1;
     this.depth = Math.max(1, Math.floor(depth));
     this.table = new Int32Array(this.width * this.depth);
     this.seed = seed;
@@ -169,23 +175,34 @@ export class CountMinSketch {
 
   /** Adds one occurrence of `key`; returns the new estimate. */
   add(key: number): number {
-    let est = 0x7fffffff;
     const w = this.width;
+    const mask = this.mask;
+    const h1 = murmur3Int(key, this.seed) | 0;
+    const h2 = murmur3Int(key, this.seed + 1) | 1;
+    let est = 0x7fffffff;
+    let h = h1;
     for (let r = 0; r < this.depth; r++) {
-      const i = r * w + (murmur3Int(key, this.seed + r) % w);
-      const v = ++this.table[i];
+      const i = r * w + (h & mask);
+      const v = this.table[i] + 1;
+      this.table[i] = v;
       if (v < est) est = v;
+      h = (h + h2) | 0;
     }
     return est;
   }
 
   /** Estimated count of `key`. */
   estimate(key: number): number {
-    let est = 0x7fffffff;
     const w = this.width;
+    const mask = this.mask;
+    const h1 = murmur3Int(key, this.seed) | 0;
+    const h2 = murmur3Int(key, this.seed + 1) | 1;
+    let est = 0x7fffffff;
+    let h = h1;
     for (let r = 0; r < this.depth; r++) {
-      const v = this.table[r * w + (murmur3Int(key, this.seed + r) % w)];
+      const v = this.table[r * w + (h & mask)];
       if (v < est) est = v;
+      h = (h + h2) | 0;
     }
     return est;
   }

@@ -77,10 +77,8 @@ export class TrackedKeys {
     }
   }
 
-  /** Writes the workers of `slot`'s frag into `out` (length ≥ n); returns how many. */
-  members(slot: number, slide: number, out: Int32Array): number {
-    let c = 0;
-    for (let w = 0; w < this.n; w++) if (this.frag.has(slot, w, slide)) out[c++] = w;
-    return c;
+  /** Offset of `slot`'s live workers in `frag.list` (there are `frag.size(slot)` of them, in insertion order). */
+  membersBase(slot: number): number {
+    return slot * this.n;
   }
 }

@@ -33,6 +33,9 @@ export class WindowedLoads {
   private readonly ringSlides: number;
   private head = 0;
   private nextBoundary = -Infinity;
+  private minVal = 0;
+  private minPtr = 0;
+  private minDirty = true;
 
   constructor(n: number, opts: WindowOptions) {
     this.n = n;
@@ -42,6 +45,11 @@ export class WindowedLoads {
     this.ringSlides = expire ? this.numSlides : 1;
     this.load = new Float64Array(n);
     this.ring = new Float64Array(this.ringSlides * n);
+  }
+
+  /** Counters that never expire (cumulative since the start), e.g. PKG's local loads. */
+  static cumulative(n: number): WindowedLoads {
+    return new WindowedLoads(n, { windowMs: 1, slideMs: 1, expire: false });
   }
 
   /** Moves the window to the slide containing `nowMs`. Returns the number of slides advanced (0 = same slide). */
@@ -73,6 +81,7 @@ export class WindowedLoads {
     }
     this.slideIndex = idx;
     this.nextBoundary = (idx + 1) * this.slideMs;
+    this.minDirty = true;
     return k;
   }
 
@@ -88,27 +97,50 @@ export class WindowedLoads {
     return this.total / this.n;
   }
 
-  /** Lowest-index worker with the smallest window load. */
+  /**
+   * Lowest-index worker with the smallest window load. Amortised O(1): between slide changes loads
+   * only grow, so a pointer to the lowest index holding the minimum only moves forward (it restarts
+   * from 0 when the minimum rises or a slide expired).
+   */
   argmin(): number {
     const l = this.load;
-    let best = 0;
-    let bv = l[0];
-    for (let w = 1; w < this.n; w++) if (l[w] < bv) { bv = l[w]; best = w; }
-    return best;
+    const n = this.n;
+    if (this.minDirty) {
+      let m = l[0];
+      for (let w = 1; w < n; w++) if (l[w] < m) m = l[w];
+      this.minVal = m;
+      this.minPtr = 0;
+      this.minDirty = false;
+    }
+    let p = this.minPtr;
+    while (l[p] !== this.minVal) {
+      p++;
+      if (p === n) {
+        let m = l[0];
+        for (let w = 1; w < n; w++) if (l[w] < m) m = l[w];
+        this.minVal = m;
+        p = 0;
+      }
+    }
+    this.minPtr = p;
+    return p;
   }
 }
 
 /**
  * For each tracked key slot, the set of workers that received the key within a sliding window
  * (`frag(k)` in Dalton, partitioners.md §6.1): a per-(slot, worker) stamp of the last slide the pair
- * was seen, plus the live count. Invariant: after `expire(slide)`, `size(slot)` = number of workers
- * whose stamp lies within the last `numSlides` slides. Slots come from a {@link KeySlots} the owner holds.
+ * was seen, plus the live count and list. Invariant (when the owner calls `expireSlot` for every slot at
+ * every slide change): `size(slot)` = number of workers whose stamp lies within the last `numSlides`
+ * slides, and `list[slot·n .. slot·n + size)` holds them. Slots come from a {@link KeySlots} the owner holds.
  */
 export class FragmentTracker {
   readonly n: number;
   readonly numSlides: number;
   private stamps: Int32Array<ArrayBuffer>; // slide index + 1 of the last sighting; 0 = never
   private counts: Int32Array<ArrayBuffer>;
+  /** Live workers of each slot, slot-major: list[slot · n + i] for i < size(slot). */
+  list: Int32Array<ArrayBuffer>;
   private capacity: number;
 
   constructor(n: number, numSlides: number, initialCapacity = 64) {
@@ -117,6 +149,7 @@ export class FragmentTracker {
     this.capacity = initialCapacity;
     this.stamps = new Int32Array(initialCapacity * n);
     this.counts = new Int32Array(initialCapacity);
+    this.list = new Int32Array(initialCapacity * n);
   }
 
   /** Grows per-slot storage to at least `capacity` slots. */
@@ -124,6 +157,7 @@ export class FragmentTracker {
     if (capacity <= this.capacity) return;
     this.stamps = ensureInt32(this.stamps, capacity * this.n);
     this.counts = ensureInt32(this.counts, capacity);
+    this.list = ensureInt32(this.list, capacity * this.n);
     this.capacity = capacity;
   }
 
@@ -134,8 +168,8 @@ export class FragmentTracker {
   /** Records that `slot`'s key went to worker `w` in slide `slide`. */
   touch(slot: number, w: number, slide: number): void {
     const i = slot * this.n + w;
-    if (!this.live(this.stamps[i], slide)) this.counts[slot]++;
-    this.stamps[i] = slide + 1;
+    if (!this.live(this.stamps[i], slide)) this.list[slot * this.n + this.counts[slot]++] = w;
+    if (this.stamps[i] < slide + 1) this.stamps[i] = slide + 1;
   }
 
   /** Whether worker `w` holds `slot`'s key in the window ending at `slide`. */
@@ -152,7 +186,7 @@ export class FragmentTracker {
   expireSlot(slot: number, slide: number): void {
     let c = 0;
     const base = slot * this.n;
-    for (let w = 0; w < this.n; w++) if (this.live(this.stamps[base + w], slide)) c++;
+    for (let w = 0; w < this.n; w++) if (this.live(this.stamps[base + w], slide)) this.list[base + c++] = w;
     this.counts[slot] = c;
   }
 
