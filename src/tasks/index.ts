@@ -20,7 +20,7 @@ export { createTdigest, tdigestParams } from './operators/tdigest.js';
 export type { DigestOutput, EncodedDigest, TdigestParams } from './operators/tdigest.js';
 export { createKeyedcount, keyedcountParams } from './operators/keyedcount.js';
 export type { KeyCount, KeyedcountParams } from './operators/keyedcount.js';
-export { ZipfWorkload, AliasTable, rankToKeyIds, zipfProbabilities, zipfParams } from './workloads/zipf.js';
+export { ZipfWorkload, AliasTable, KeySampler, rankToKeyIds, zipfProbabilities, zipfParams } from './workloads/zipf.js';
 export { UniformWorkload, uniformParams } from './workloads/uniform.js';
 export { ZipfSequenceWorkload, zipfSequenceParams } from './workloads/zipf-sequence.js';
 export { DriftingKeyWorkload, driftingKeyParams } from './workloads/drifting-key.js';

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Rng } from '../../src/common/rng.js';
 import {
+  AliasTable,
+  KeySampler,
+  rankToKeyIds,
   buildPayloads,
   createWorkload,
   DriftingKeyWorkload,
@@ -39,6 +44,22 @@ function hottest(keys: Int32Array, numKeys: number): number {
   for (let i = 1; i < numKeys; i++) if (c[i] > c[best]) best = i;
   return best;
 }
+
+describe('KeySampler', () => {
+  it('draws exactly rankToKey[aliasTable.sample(rng)] with the same random numbers', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 100, noNaN: true }), { minLength: 1, maxLength: 50 }), fc.integer(), (ws, seed) => {
+        const weights = ws.some((w) => w > 0) ? ws : ws.map(() => 1);
+        const table = new AliasTable(weights);
+        const ids = rankToKeyIds(weights.length, seed);
+        const sampler = new KeySampler(table, ids);
+        const a = new Rng(seed >>> 0);
+        const b = new Rng(seed >>> 0);
+        for (let i = 0; i < 200; i++) expect(sampler.sample(a)).toBe(ids[table.sample(b)]);
+      }),
+    );
+  });
+});
 
 describe('zipf', () => {
   // Hand values: top-1 = 1/Σ r^-α. α=1: 1/H(1e5) = 1/(ln 1e5 + 0.5772) = 0.0827; α=1.5: 1/(ζ(1.5) − 2/√1e5)

@@ -1,11 +1,10 @@
 // Distribution shift (SaS §5.2 `zipf-sequence`): cycles through Zipf distributions every shift interval.
 import { z } from 'zod';
-import { murmur3Int } from '../../common/hash.js';
+import { floorMod, murmur3Int } from '../../common/hash.js';
 import { Rng } from '../../common/rng.js';
-import { floorMod } from '../../common/hash.js';
 import { payloadSpaceOf } from '../specs.js';
 import type { PayloadStore, Workload } from '../types.js';
-import { AliasTable, rankToKeyIds, zipfProbabilities } from './zipf.js';
+import { AliasTable, KeySampler, rankToKeyIds, zipfProbabilities } from './zipf.js';
 
 /** Parameters of the `zipf-sequence` workload. */
 export const zipfSequenceParams = z.strictObject({
@@ -27,7 +26,7 @@ export interface SequenceStep {
   readonly exponent: number;
   /** rankToKey[r] = key id of frequency rank r (r = 0 is the hottest). */
   readonly rankToKey: Int32Array;
-  readonly table: AliasTable;
+  readonly sampler: KeySampler;
 }
 
 /**
@@ -49,12 +48,8 @@ export class ZipfSequenceWorkload implements Workload {
     for (const n of params.numKeysSequence) {
       for (const a of params.exponentSequence) {
         const i = steps.length;
-        steps.push({
-          numKeys: n,
-          exponent: a,
-          rankToKey: rankToKeyIds(n, murmur3Int(i, params.seed), params.shuffleKeys),
-          table: new AliasTable(zipfProbabilities(n, a)),
-        });
+        const rankToKey = rankToKeyIds(n, murmur3Int(i, params.seed), params.shuffleKeys);
+        steps.push({ numKeys: n, exponent: a, rankToKey, sampler: new KeySampler(new AliasTable(zipfProbabilities(n, a)), rankToKey) });
       }
     }
     this.steps = steps;
@@ -73,8 +68,9 @@ export class ZipfSequenceWorkload implements Workload {
     const step = this.steps[this.stepIndex(timeMs)];
     const rng = this.rng;
     const ps = this.payloadSpace;
+    const sampler = step.sampler;
     for (let i = offset; i < offset + n; i++) {
-      keys[i] = step.rankToKey[step.table.sample(rng)];
+      keys[i] = sampler.sample(rng);
       payloads[i] = ps === 1 ? 0 : rng.int(ps);
     }
     return n;

@@ -67,6 +67,37 @@ export class AliasTable {
 }
 
 /**
+ * An alias table fused with the rank → key id map, packed as [threshold, key, aliasKey] triples in one
+ * Uint32Array so that a sample touches one cache line. Draws exactly like
+ * `rankToKey[table.sample(rng)]` (same random numbers, same result).
+ */
+export class KeySampler {
+  readonly n: number;
+  private readonly packed: Uint32Array;
+
+  constructor(table: AliasTable, rankToKey: Int32Array) {
+    const n = table.n;
+    this.n = n;
+    this.packed = new Uint32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      // rng.next() < prob  ⇔  nextU32 < ceil(prob · 2^32)
+      const t = Math.ceil(table.prob[i] * 4294967296);
+      const key = rankToKey[i];
+      this.packed[3 * i] = Math.min(t, 0xffffffff);
+      this.packed[3 * i + 1] = key;
+      this.packed[3 * i + 2] = t > 0xffffffff ? key : rankToKey[table.alias[i]];
+    }
+  }
+
+  /** A key id drawn from the table's distribution. Consumes two 32-bit draws of `rng`. */
+  sample(rng: Rng): number {
+    const j = 3 * rng.int(this.n);
+    const p = this.packed;
+    return rng.nextU32() < p[j] ? p[j + 1] : p[j + 2];
+  }
+}
+
+/**
  * The key id of each frequency rank: `ids[rank]` is a seeded permutation of [0, numKeys), so the
  * hottest key is not key 0. With `shuffle = false`, ids equal ranks (the originals' behaviour).
  */
@@ -93,15 +124,15 @@ export class ZipfWorkload implements Workload {
   readonly numKeys: number;
   readonly rankToKey: Int32Array;
   readonly probabilities: Float64Array;
-  private readonly table: AliasTable;
+  private readonly sampler: KeySampler;
   private readonly rng: Rng;
   private readonly payloadSpace: number;
 
   constructor(opts: ZipfOptions) {
     this.numKeys = opts.numKeys;
     this.probabilities = zipfProbabilities(opts.numKeys, opts.exponent);
-    this.table = new AliasTable(this.probabilities);
     this.rankToKey = rankToKeyIds(opts.numKeys, opts.seed, opts.shuffleKeys ?? true);
+    this.sampler = new KeySampler(new AliasTable(this.probabilities), this.rankToKey);
     this.rng = new Rng(opts.seed);
     this.payloadSpace = Math.max(1, Math.floor(opts.payloadSpace ?? 1));
   }
@@ -109,8 +140,9 @@ export class ZipfWorkload implements Workload {
   fill(keys: Int32Array, payloads: Int32Array, offset: number, n: number, _timeMs: number): number {
     const rng = this.rng;
     const ps = this.payloadSpace;
+    const sampler = this.sampler;
     for (let i = offset; i < offset + n; i++) {
-      keys[i] = this.rankToKey[this.table.sample(rng)];
+      keys[i] = sampler.sample(rng);
       payloads[i] = ps === 1 ? 0 : rng.int(ps);
     }
     return n;
