@@ -15,6 +15,11 @@ export const kafkaClientOptions = z.strictObject({
   connectionTimeoutMs: z.number().int().positive().default(3000),
   /** Request timeout, ms. Default 30000 (kafkajs' default). */
   requestTimeoutMs: z.number().int().positive().default(30000),
+  /**
+   * kafkajs' own retries per operation (exponential from 300 ms). Default 5 (kafkajs' default, ~10 s).
+   * The sink retries further on its own (sink.sendTimeoutMs); the consumer restarts itself.
+   */
+  retries: z.number().int().min(0).default(5),
 });
 
 /** Input of `kafkaClientOptions`. */
@@ -37,6 +42,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     logLevel: LEVELS[o.logLevel],
     connectionTimeout: o.connectionTimeoutMs,
     requestTimeout: o.requestTimeoutMs,
+    retry: { retries: o.retries },
   });
 }
 

@@ -2,8 +2,8 @@
 import { SasError } from '../common/errors.js';
 
 /**
- * Kafka could not be reached or refused an operation. `retriable` mirrors the kafkajs error's own flag
- * (true for connection loss, leader changes, timeouts); `context` names the topic, group and operation.
+ * Kafka could not be reached or refused an operation. `retriable` says whether the same call may
+ * succeed later (connection loss, leader change, timeout); `context` names the topic, group and operation.
  */
 export class KafkaUnavailableError extends SasError {
   constructor(message: string, context: Record<string, unknown> = {}, options: { retriable?: boolean; cause?: unknown } = {}) {
@@ -12,10 +12,25 @@ export class KafkaUnavailableError extends SasError {
   }
 }
 
+/**
+ * Whether a kafkajs error is worth retrying: kafkajs wraps a retriable failure (e.g. ECONNREFUSED while
+ * the broker restarts) into a non-retriable one once its own retries are spent, so, as kafkajs'
+ * consumer does, look at the original cause and treat "retries exceeded" as retriable.
+ */
+export function isRetriableKafkaError(e: unknown): boolean {
+  let cur: unknown = e;
+  for (let depth = 0; depth < 8 && typeof cur === 'object' && cur !== null; depth++) {
+    const o = cur as { name?: unknown; retriable?: unknown; cause?: unknown };
+    if (o.name === 'KafkaJSNumberOfRetriesExceeded') return true;
+    if (o.cause === undefined || o.cause === cur) return o.retriable === true;
+    cur = o.cause;
+  }
+  return false;
+}
+
 /** Wraps any error thrown by kafkajs during `operation` into a KafkaUnavailableError (SasErrors pass through). */
 export function wrapKafkaError(e: unknown, operation: string, context: Record<string, unknown> = {}): SasError {
   if (e instanceof SasError) return e;
-  const retriable = typeof e === 'object' && e !== null && 'retriable' in e ? Boolean((e as { retriable: unknown }).retriable) : true;
   const msg = e instanceof Error ? e.message : String(e);
-  return new KafkaUnavailableError(`kafka ${operation} failed: ${msg}`, { operation, ...context }, { retriable, cause: e });
+  return new KafkaUnavailableError(`kafka ${operation} failed: ${msg}`, { operation, ...context }, { retriable: isRetriableKafkaError(e), cause: e });
 }

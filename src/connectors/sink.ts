@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.js';
 import { encodeRecordKey, encodeRecordValue, MAX_KEYS, RECORD_VALUE_BYTES } from './codec.js';
 import type { RecordColumns } from './codec.js';
-import { wrapKafkaError } from './errors.js';
+import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
 import { createKafkaPartitioner } from './partitioner.js';
 
 /** Options of the sink (validated; errors name the field under `sink`). */
@@ -28,6 +28,12 @@ export const kafkaSinkOptions = z.strictObject({
   chunkRecords: z.number().int().positive().default(1000),
   /** Compression of produce requests. Default "none" (records are 16 bytes; CPU is the scarce resource). */
   compression: z.enum(['none', 'gzip']).default('none'),
+  /**
+   * How long one request keeps being retried through retriable failures (broker restart, leader
+   * change) after kafkajs' own retries gave up, ms. Default 120000. The idempotent producer makes the
+   * resend safe: a request the broker already wrote is acknowledged, not written twice.
+   */
+  sendTimeoutMs: z.number().int().min(0).default(120_000),
 });
 
 /** Input of `kafkaSinkOptions`. */
@@ -39,6 +45,8 @@ export interface KafkaSinkStats {
   readonly sent: number;
   /** Produce calls that completed. */
   readonly requests: number;
+  /** Produce calls retried by the sink after kafkajs gave up on a retriable failure. */
+  readonly retries: number;
 }
 
 /**
@@ -58,8 +66,16 @@ export interface KafkaSink {
   stats(): KafkaSinkStats;
 }
 
+/** Injected time for the sink's retry backoff. Defaults: Date.now, setTimeout. */
+export interface SinkClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+}
+
+const defaultClock: SinkClock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms) };
+
 /** Creates a Kafka sink on `kafka`. Throws ConfigError / UnknownNameError for bad options. */
-export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions): KafkaSink {
+export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions, clock: SinkClock = defaultClock): KafkaSink {
   const o = parseOrThrow(kafkaSinkOptions, options, 'sink');
   const producer: Producer = kafka.producer({
     idempotent: true,
@@ -71,12 +87,24 @@ export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions): KafkaS
   let sent = 0;
   let requests = 0;
 
+  let retries = 0;
+
   const send = async (messages: Message[]): Promise<void> => {
     if (messages.length === 0) return;
-    try {
-      await producer.send({ topic: o.topic, messages, acks: -1, compression });
-    } catch (e) {
-      throw wrapKafkaError(e, 'produce', { topic: o.topic, messages: messages.length });
+    const deadline = clock.now() + o.sendTimeoutMs;
+    let backoff = 250;
+    for (;;) {
+      try {
+        await producer.send({ topic: o.topic, messages, acks: -1, compression });
+        break;
+      } catch (e) {
+        if (!isRetriableKafkaError(e) || clock.now() + backoff > deadline) {
+          throw wrapKafkaError(e, 'produce', { topic: o.topic, messages: messages.length, retries });
+        }
+        retries++;
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, backoff));
+        backoff = Math.min(backoff * 2, 5000);
+      }
     }
     sent += messages.length;
     requests++;
@@ -109,6 +137,6 @@ export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions): KafkaS
     async disconnect() {
       await producer.disconnect();
     },
-    stats: () => ({ sent, requests }),
+    stats: () => ({ sent, requests, retries }),
   };
 }

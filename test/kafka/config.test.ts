@@ -1,7 +1,7 @@
 // Unit tests (no broker): connector options are validated up front and errors name the field.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SasError, UnknownNameError } from '../../src/common/errors.js';
-import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, KafkaUnavailableError, wrapKafkaError } from '../../src/connectors/index.js';
+import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, isRetriableKafkaError, KafkaUnavailableError, wrapKafkaError } from '../../src/connectors/index.js';
 
 const kafka = createKafkaClient({ brokers: ['127.0.0.1:1'], logLevel: 'nothing' });
 
@@ -48,7 +48,15 @@ describe('connector options', () => {
     expect(e.code).toBe('KAFKA_UNAVAILABLE');
     expect(e.retriable).toBe(false);
     expect(e.context).toMatchObject({ operation: 'produce', topic: 't' });
-    expect(wrapKafkaError(new Error('x'), 'connect').retriable).toBe(true);
+    expect(wrapKafkaError(new Error('x'), 'connect').retriable).toBe(false);
+    // kafkajs gives up with a non-retriable wrapper around a retriable cause (ECONNREFUSED): retriable.
+    const conn = Object.assign(new Error('ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
+    const gaveUp = Object.assign(new Error('ECONNREFUSED'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: conn });
+    expect(isRetriableKafkaError(gaveUp)).toBe(true);
+    expect(isRetriableKafkaError(Object.assign(new Error('n'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false }))).toBe(true);
+    const fatal = Object.assign(new Error('bad'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: Object.assign(new Error('auth'), { retriable: false }) });
+    expect(isRetriableKafkaError(fatal)).toBe(false);
+    expect(wrapKafkaError(gaveUp, 'produce').retriable).toBe(true);
     const own = new SasError('DATA_INVALID', 'x');
     expect(wrapKafkaError(own, 'y')).toBe(own);
   });
