@@ -7,8 +7,8 @@ import {
   EpochAligner,
   type Installed,
   KeyedStateStore,
-  MigrationCoordinator,
   MigrationEndpoint,
+  MigrationRouter,
   type MigrationPlan,
   type StateMsg,
   type StrategyName,
@@ -85,7 +85,8 @@ export function simulate(cfg: SimConfig): SimResult {
   const rng = new Rng(cfg.seed);
   const binning = createBinning({ binBits: cfg.binBits, seed: cfg.seed & 0xff });
   const P = cfg.P;
-  let map = BinMap.initial(binning.numBins, P);
+  const router = new MigrationRouter(binning, P);
+  const initialMap = router.map;
   const problems: string[] = [];
 
   // oracle: the same records applied to one store without migration, and per-key apply order
@@ -96,7 +97,7 @@ export function simulate(cfg: SimConfig): SimResult {
     (store, w) =>
       new MigrationEndpoint({
         worker: w,
-        initialMap: map,
+        initialMap,
         store,
         onApplied: (key, _payload, tag) => {
           const prev = lastTag.get(key) ?? -1;
@@ -110,7 +111,7 @@ export function simulate(cfg: SimConfig): SimResult {
   const data: DataItem[][] = Array.from({ length: P * C }, () => []); // channel w*C + c
   const dataHead = new Array<number>(P * C).fill(0);
   type Rec = Extract<DataItem, { kind: 'rec' }>;
-  const aligners = Array.from({ length: P }, () => new EpochAligner<Rec>(C, map.version));
+  const aligners = Array.from({ length: P }, () => new EpochAligner<Rec>(C, initialMap.version));
   const states: StateMsg[] = [];
   const acks: Installed[] = [];
   let stateCount = 0;
@@ -119,7 +120,6 @@ export function simulate(cfg: SimConfig): SimResult {
   let movesPlanned = 0;
   let steps = 0;
   let replayed = 0;
-  let coord: MigrationCoordinator | undefined;
   let now = 0;
   let tag = 0;
   // per-run action weights, so some runs deliver state late (much buffering) and others early
@@ -151,6 +151,7 @@ export function simulate(cfg: SimConfig): SimResult {
       return;
     }
     plansLeft--;
+    const map = router.map;
     let plan: MigrationPlan;
     if (cfg.source === 'walk' || P === 1) {
       plan = P === 1 ? { steps: [{ moves: [] }], replicas: [] } : walkPlan(rng, map, 1 + rng.int(12), 1 + rng.int(Math.max(1, binning.numBins >> 1)));
@@ -165,39 +166,38 @@ export function simulate(cfg: SimConfig): SimResult {
     }
     validatePlan(plan, map, P, binning.numBins);
     movesPlanned += plan.steps.reduce((n, s) => n + s.moves.length, 0);
-    coord = new MigrationCoordinator(plan, { maxInFlight: cfg.maxInFlight });
+    router.start(plan, { maxInFlight: cfg.maxInFlight });
   };
 
   for (let iter = 0; ; iter++) {
     now = iter;
-    while ((coord === undefined || coord.done) && plansLeft > 0) newPlan();
-    if (coord?.done) coord = undefined;
+    while (!router.migrating && plansLeft > 0) newPlan();
     const canRecord = recordsLeft > 0;
-    const canRelease = coord !== undefined && coord.ready(now);
+    const canRelease = router.ready(now);
     const channels: number[] = [];
     for (let ch = 0; ch < P * C; ch++) if (dataHead[ch] < data[ch].length) channels.push(ch);
     const total =
       (canRecord ? wRecord : 0) + (canRelease ? wRelease : 0) + (channels.length > 0 ? wData : 0) + (states.length > 0 ? wState : 0) + (acks.length > 0 ? wAck : 0);
     if (total === 0) {
-      if (coord !== undefined || plansLeft > 0) problems.push('stuck: a migration cannot complete');
+      if (router.migrating || plansLeft > 0) problems.push('stuck: a migration cannot complete');
       break;
     }
     let r = rng.int(total);
     if (canRecord && (r -= wRecord) < 0) {
       const key = rng.int(3) === 0 ? hot[rng.int(hot.length)] : rng.int(cfg.numKeys);
       const payload = rng.int(1000);
-      const w = map.ownerOf(binning.binOf(key));
-      const item: DataItem = { kind: 'rec', epoch: map.version, key, payload, tag: tag++ };
+      const w = router.route(key);
+      const item: DataItem = { kind: 'rec', epoch: router.epoch, key, payload, tag: tag++ };
       const ch = w * C + (key % C); // a key always uses one input (as a keyed source partition), so its order is defined
       data[ch].push(item);
       if (cfg.duplicateRecord === item.tag) data[ch].push(item);
       reference.add(key, payload);
       recordsLeft--;
     } else if (canRelease && (r -= wRelease) < 0) {
-      const moves = (coord as MigrationCoordinator).release(map.version + 1, now) as readonly BinMove[];
-      map = map.withMoves(moves);
+      const marker = router.poll(now);
+      if (marker === undefined) throw new Error('poll released nothing although ready');
       steps++;
-      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: map.version, moves });
+      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves });
     } else if (channels.length > 0 && (r -= wData) < 0) {
       const ch = channels[rng.int(channels.length)];
       const w = Math.floor(ch / C);
@@ -224,11 +224,12 @@ export function simulate(cfg: SimConfig): SimResult {
       const a = acks[i];
       acks[i] = acks[acks.length - 1];
       acks.pop();
-      (coord as MigrationCoordinator).onInstalled(a, now);
+      router.onInstalled(a, now);
     }
   }
 
   // final-state checks: every key in exactly one store, at its bin's final owner, equal to the reference
+  const map = router.map;
   const seen = new Map<number, number>();
   stores.forEach((s, w) => {
     for (const k of s.keys()) {
