@@ -56,6 +56,30 @@ describe('binOf', () => {
   });
 });
 
+describe('isolated keys (bins of one)', () => {
+  it('give each isolated key bin 2^binBits + i and leave the others hashed', () => {
+    const b = createBinning({ binBits: 3, isolate: [42, 7] });
+    expect(b.numBins).toBe(10);
+    expect(b.isolated).toEqual([42, 7]);
+    expect(b.binOf(42)).toBe(8);
+    expect(b.binOf(7)).toBe(9);
+    for (let k = 0; k < 200; k++) if (k !== 42 && k !== 7) expect(b.binOf(k)).toBe(binOf(k, 3));
+    expect(BinMap.initial(b.numBins, 4).ownerOf(9)).toBe(1);
+  });
+
+  it('rejects repeated or negative keys naming migration.binning.isolate', () => {
+    for (const bad of [[1, 1], [-1]]) {
+      try {
+        createBinning({ binBits: 3, isolate: bad });
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        expect(String((e as ConfigError).context.field)).toMatch(/^migration\.binning\.isolate/);
+      }
+    }
+  });
+});
+
 describe('BinMap', () => {
   it('initial owner of bin i is i mod P, version 0', () => {
     const m = BinMap.initial(10, 3);

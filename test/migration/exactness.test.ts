@@ -53,6 +53,17 @@ describe('migration protocol exactness (keyed count vs. a run without migration)
     });
   }
 
+  for (const source of ['batched', 'walk'] as const) {
+    it(`${source} with the hot keys isolated in bins of their own`, () => {
+      fc.assert(
+        fc.property(config(source, Infinity), (cfg) => {
+          expect(simulate({ ...cfg, isolateHot: true }).problems).toEqual([]);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
   it.each([1, 2, 3])('the same workload at P=%i workers is exact with every strategy', (P) => {
     for (const source of sources) {
       const r = simulate({ seed: 42, P, binBits: 4, numKeys: 300, records: 3000, plans: 3, source, maxInFlight: 1, maxMoves: 1000 });

@@ -37,6 +37,8 @@ export interface SimConfig {
   readonly maxMoves: number;
   /** Input channels per worker (parallel source partitions); > 1 needs marker alignment (EpochAligner). Default 1. */
   readonly inputs?: number;
+  /** Give the hot keys a bin of their own (Binning `isolate`). Default false. */
+  readonly isolateHot?: boolean;
   /** Test hook: drop the n-th state message (to show the oracle catches a loss). */
   readonly dropStateMsg?: number;
   /** Test hook: duplicate the n-th record on its channel (to show the oracle catches a duplicate). */
@@ -83,7 +85,9 @@ function walkPlan(rng: Rng, map: BinMap, steps: number, maxPerStep: number): Mig
 /** Runs one simulation. Never throws for protocol mismatches it can detect; returns them as problems. */
 export function simulate(cfg: SimConfig): SimResult {
   const rng = new Rng(cfg.seed);
-  const binning = createBinning({ binBits: cfg.binBits, seed: cfg.seed & 0xff });
+  const hotRng = new Rng(cfg.seed ^ 0x51ab);
+  const hot = [...new Set(Array.from({ length: 4 }, () => hotRng.int(cfg.numKeys)))];
+  const binning = createBinning({ binBits: cfg.binBits, seed: cfg.seed & 0xff, isolate: cfg.isolateHot ? hot : [] });
   const P = cfg.P;
   const router = new MigrationRouter(binning, P);
   const initialMap = router.map;
@@ -131,7 +135,6 @@ export function simulate(cfg: SimConfig): SimResult {
   const wRelease = weight();
   let deferredExports = 0;
   let earlyStates = 0;
-  const hot = Array.from({ length: 4 }, () => rng.int(cfg.numKeys));
 
   const emit = (out: { outgoing: StateMsg[]; installed: Installed[] }) => {
     for (const m of out.outgoing) {

@@ -30,34 +30,57 @@ export const BinningConfigSchema = z
     binBits: z.number().int().min(1).max(MAX_BIN_BITS).default(10),
     /** murmur3 seed of the bin hash. Default 0. */
     seed: z.number().int().default(0),
+    /**
+     * Keys isolated in a bin of their own ("bin of one", research/migration.md §6), fixed for the job:
+     * the i-th key gets bin 2^binBits + i, so it can move alone. At most 4096, no repeats. Default none.
+     */
+    isolate: z
+      .array(z.number().int().min(0))
+      .max(4096)
+      .default([])
+      .refine((ks) => new Set(ks).size === ks.length, 'keys must be distinct'),
   })
   .strict();
 
 /** Validated binning config. */
 export type BinningConfig = z.infer<typeof BinningConfigSchema>;
 
-/** A validated key → bin function with its parameters. Invariant: `binOf(k) < numBins = 2^binBits`. */
+/**
+ * A validated key → bin function with its parameters. Invariant: `binOf(k) < numBins`, where
+ * numBins = 2^binBits hashed bins + one bin per isolated key.
+ */
 export interface Binning {
   readonly binBits: number;
   readonly seed: number;
+  /** 2^binBits + isolated.length. */
   readonly numBins: number;
+  /** Keys with a bin of their own; `isolated[i]` has bin 2^binBits + i. */
+  readonly isolated: readonly number[];
   /** Bin of `key` (allocation-free). */
   binOf(key: number): number;
 }
 
 /**
  * Builds a Binning from a raw config (validated with zod; a bad field throws ConfigError naming
- * `<prefix>.binBits` or `<prefix>.seed`). Defaults: binBits 10, seed 0.
+ * `<prefix>.binBits`, `<prefix>.seed` or `<prefix>.isolate`). Defaults: binBits 10, seed 0, no isolated
+ * keys. With isolated keys every binOf does one Map lookup first.
  */
 export function createBinning(raw: unknown = {}, prefix = 'migration.binning'): Binning {
   const cfg = parseOrThrow(BinningConfigSchema, raw, prefix);
   const shift = 32 - cfg.binBits;
   const seed = cfg.seed;
+  const hashed = 1 << cfg.binBits;
+  const isolated = [...cfg.isolate];
+  const own = new Map<number, number>(isolated.map((k, i) => [k, hashed + i]));
   return {
     binBits: cfg.binBits,
     seed,
-    numBins: 1 << cfg.binBits,
-    binOf: (key: number) => murmur3Int(key, seed) >>> shift,
+    numBins: hashed + isolated.length,
+    isolated,
+    binOf:
+      own.size === 0
+        ? (key: number) => murmur3Int(key, seed) >>> shift
+        : (key: number) => own.get(key) ?? murmur3Int(key, seed) >>> shift,
   };
 }
 
