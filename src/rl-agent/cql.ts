@@ -23,23 +23,21 @@ export class CqlAgent extends SacAgent {
     if (w === 0) return undefined;
     const n = b.size;
     const { obsDim: od, actionDim: ad } = this.dims;
-    const repeat = (x: tf.Tensor2D, dim: number): tf.Tensor2D => tf.reshape(tf.tile(tf.expandDims(x, 1), [1, k, 1]), [n * k, dim]);
-    const obsRep = repeat(b.obs, od);
-    const nextRep = repeat(b.nextObs, od);
+    // State-major samples: row i·k + j is the j-th sample for state i.
+    const obsRep = tf.reshape(tf.tile(tf.expandDims(b.obs, 1), [1, k, 1]), [n * k, od]) as tf.Tensor2D;
+    const nextRep = tf.reshape(tf.tile(tf.expandDims(b.nextObs, 1), [1, k, 1]), [n * k, od]) as tf.Tensor2D;
     const uniform = tf.randomUniform([n * k, ad], 0, 1, 'float32', this.rng.nextU32());
     const cur = this.actor.sample(obsRep, this.rng.nextU32());
     const nxt = this.actor.sample(nextRep, this.rng.nextU32());
-    // One critic call on [uniform; π(s); π(s')], all evaluated at s.
-    const obs3 = tf.concat([obsRep, obsRep, obsRep], 0) as tf.Tensor2D;
-    const act3 = tf.concat([uniform, cur.action, nxt.action], 0) as tf.Tensor2D;
-    const correction = tf.concat([tf.zeros([n * k]), cur.logp, nxt.logp], 0); // log-density of each sample
-    return (qOf) => {
-      const q = tf.sub(qOf(obs3, act3), correction); // [N, 3·B·K], rows source-major
-      const members = q.shape[0];
-      // [N, 3, B, K] → [N, B, 3·K]: every state's 3K sampled actions side by side.
-      const perState = tf.reshape(tf.transpose(tf.reshape(q, [members, 3, n, k]), [0, 2, 1, 3]), [members, n, 3 * k]);
-      const lse = tf.mul(tf.logSumExp(tf.div(perState, t), 2), t); // [N, B]
-      const qData = qOf(b.obs, b.actions); // [N, B]
+    // Per state, 3k actions [uniform; π(s); π(s')], all evaluated at s, with their log-densities.
+    const perState = (x: tf.Tensor, width: number): tf.Tensor => tf.reshape(x, [n, k, width]);
+    const actions = tf.reshape(tf.concat([perState(uniform, ad), perState(cur.action, ad), perState(nxt.action, ad)], 1), [n * 3 * k, ad]) as tf.Tensor2D;
+    const correction = tf.concat([tf.zeros([n, k]), tf.reshape(cur.logp, [n, k]), tf.reshape(nxt.logp, [n, k])], 1); // [B, 3k]
+    return () => {
+      const members = this.config.ensembleSize;
+      const q = tf.sub(tf.reshape(this.critic.qRepeated(b.obs, actions, 3 * k), [members, n, 3 * k]), correction);
+      const lse = tf.mul(tf.logSumExp(tf.div(q, t), 2), t); // [N, B]
+      const qData = this.critic.q(b.obs, b.actions); // [N, B]
       const gap = tf.sub(tf.mean(lse, 1), tf.mean(qData, 1)); // [N]
       const loss = tf.mul(tf.sum(gap), w) as tf.Scalar;
       return { loss, metrics: { cql_loss: loss, cql_logsumexp: tf.mean(lse) as tf.Scalar } };

@@ -48,6 +48,17 @@ const linearOp = tf.customGrad((...args) => {
 });
 const linear = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D => linearOp(x, w, b) as tf.Tensor2D;
 
+/** y = x·W for a data input x that is never differentiated: the gradient w.r.t. x is skipped (zeros). */
+const dataMatMulOp = tf.customGrad((...args) => {
+  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [tf.zerosLike(saved[0]), tf.matMul(tf.transpose(saved[0]), dy as tf.Tensor2D)],
+  };
+});
+const dataMatMul = (x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => dataMatMulOp(x, w) as tf.Tensor2D;
+
 /**
  * An MLP (or an ensemble of `members` MLPs of the same shape, as the reference's vectorised critic,
  * §2.6; here one 2-D matmul per member, which is faster on wasm than a batched matmul). Weight `l` of
@@ -84,6 +95,29 @@ export class Mlp {
     for (let l = 0; l < layers; l++) {
       h = linear(h, this.weights[base + 2 * l].variable as tf.Tensor2D, this.weights[base + 2 * l + 1].variable as tf.Tensor1D);
       if (l + 1 < layers) h = this.topology.activation === 'tanh' ? tf.tanh(h) : tf.relu(h);
+    }
+    return h;
+  }
+
+  /**
+   * Forward pass of one member on concat(a, b) where each row of `a` [B, da] is shared by `repeat`
+   * consecutive rows of `b` [B·repeat, db] (state-major). The first layer is split into its `a` and
+   * `b` blocks, so the shared part is computed once per row of `a`, and `a` gets no input gradient
+   * (it is data). Equal to applyMember(concat(repeatRows(a), b)). Call inside tf.tidy.
+   */
+  applyMemberShared(a: tf.Tensor2D, b: tf.Tensor2D, repeat: number, member: number): tf.Tensor2D {
+    const layers = this.topology.hidden.length + 1;
+    const base = member * 2 * layers;
+    const w0 = this.weights[base].variable as tf.Tensor2D;
+    const b0 = this.weights[base + 1].variable as tf.Tensor1D;
+    const [da, width] = [a.shape[1], w0.shape[1]];
+    const shared = tf.add(dataMatMul(a, tf.slice(w0, [0, 0], [da, width])), b0); // [B, width]
+    const own = tf.matMul(b, tf.slice(w0, [da, 0], [w0.shape[0] - da, width])); // [B·repeat, width]
+    const n = a.shape[0];
+    let h = tf.reshape(tf.add(tf.reshape(own, [n, repeat, width]), tf.expandDims(shared, 1)), [n * repeat, width]) as tf.Tensor2D;
+    for (let l = 1; l < layers; l++) {
+      h = this.topology.activation === 'tanh' ? tf.tanh(h) : tf.relu(h);
+      h = linear(h, this.weights[base + 2 * l].variable as tf.Tensor2D, this.weights[base + 2 * l + 1].variable as tf.Tensor1D);
     }
     return h;
   }
@@ -198,7 +232,18 @@ export class CriticEnsemble {
 
   /** Q-values of every member, [N, B]. Call inside tf.tidy. */
   q(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor2D {
-    return tf.squeeze(this.net.apply(tf.concat([obs, action], 1)), [2]) as tf.Tensor2D;
+    return this.qRepeated(obs, action, 1);
+  }
+
+  /**
+   * Q-values of `repeat` actions per state: obs [B, od], actions [B·repeat, ad] state-major
+   * (row b·repeat + r belongs to state b) → [N, B·repeat]. The obs half of the first layer is
+   * computed once per state (CQL evaluates 3·numActions actions per state). Call inside tf.tidy.
+   */
+  qRepeated(obs: tf.Tensor2D, actions: tf.Tensor2D, repeat: number): tf.Tensor2D {
+    const outs: tf.Tensor[] = [];
+    for (let m = 0; m < this.net.topology.members; m++) outs.push(tf.reshape(this.net.applyMemberShared(obs, actions, repeat, m), [-1]));
+    return tf.stack(outs) as tf.Tensor2D;
   }
 
   /** Min over the ensemble, [B]. Call inside tf.tidy. */

@@ -48,8 +48,8 @@ export interface BatchTensors {
   readonly weights: tf.Tensor1D;
 }
 
-/** An extra critic term: called inside the critic's gradient tape with the Q function of the online ensemble. */
-export type CriticPenalty = (qOf: (obs: tf.Tensor2D, actions: tf.Tensor2D) => tf.Tensor2D) => { loss: tf.Scalar; metrics: Record<string, tf.Scalar> };
+/** An extra critic term, prepared outside and evaluated inside the critic's gradient tape. */
+export type CriticPenalty = () => { loss: tf.Scalar; metrics: Record<string, tf.Scalar> };
 
 /** Options of `act`. */
 export interface ActOptions {
@@ -185,7 +185,7 @@ export class SacAgent {
           const huber = tf.add(tf.mul(tf.square(quad), 0.5), tf.mul(tf.sub(err, quad), d));
           let loss = tf.sum(tf.mean(tf.mul(huber, b.weights), 1)) as tf.Scalar;
           if (penalty) {
-            const p = penalty((o, a) => this.critic.q(o, a));
+            const p = penalty();
             loss = tf.add(loss, p.loss) as tf.Scalar;
             penaltyMetrics = Object.fromEntries(Object.entries(p.metrics).map(([k, v]) => [k, keep(v)]));
           }
