@@ -13,7 +13,7 @@ const band = z
 /** Parameters of the `drifting-key` workload. */
 export const driftingKeyParams = z.strictObject({
   /** Keys of the Zipf base; the drifting key is id numKeys (so numKeys + 1 keys in all). Default 100000. */
-  numKeys: z.number().int().min(1).max(50_000_000).default(100_000),
+  numKeys: z.number().int().min(1).max(10_000_000).default(100_000),
   /** Zipf exponent of the base. Default 1.5. */
   exponent: z.number().min(0).max(10).default(1.5),
   /** Event-time ms between flips; flips happen at multiples of it. Default 60000. */

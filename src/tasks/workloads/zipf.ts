@@ -152,7 +152,7 @@ export class ZipfWorkload implements Workload {
 /** Parameters of the `zipf` workload. */
 export const zipfParams = z.strictObject({
   /** Number of distinct keys. Default 100000 (SaSPartitioner's tests). */
-  numKeys: z.number().int().min(1).max(50_000_000).default(100_000),
+  numKeys: z.number().int().min(1).max(10_000_000).default(100_000),
   /** Zipf exponent α (0 = uniform). Default 1.5. */
   exponent: z.number().min(0).max(10).default(1.5),
   /** Seed of keys, payload ids and the key permutation. Default 1. */
