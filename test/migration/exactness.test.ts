@@ -76,7 +76,7 @@ describe('migration protocol exactness (keyed count vs. a run without migration)
     const r = simulate({ seed: 7, P: 16, binBits: 8, numKeys: 2000, records: 20000, plans: 10, source: 'fluid', maxInFlight: 1, maxMoves: 1000 });
     expect(r.problems).toEqual([]);
     expect(r.moves).toBeGreaterThanOrEqual(1000);
-    expect(r.epochs).toBe(r.steps);
+    expect(r.epochs).toBeGreaterThanOrEqual(r.steps); // plus epochs without moves (router.advance)
     expect(r.stateMsgs).toBe(r.moves);
     expect(r.replayed).toBeGreaterThan(0);
   });

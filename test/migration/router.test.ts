@@ -39,6 +39,17 @@ describe('MigrationRouter', () => {
     expect(r.epoch).toBe(0);
   });
 
+  it('advance() starts an epoch without moves, also between steps of a running plan', () => {
+    const r = new MigrationRouter(binning, 2);
+    expect(r.advance()).toEqual({ type: 'migration.marker', epoch: 1, moves: [] });
+    r.start(planMigration(r.map, BinMap.fromOwners([1, 1, 0, 1, 0, 1, 0, 1], 2), 'fluid'));
+    expect(r.poll(0)?.epoch).toBe(2);
+    expect(r.advance().epoch).toBe(3);
+    r.onInstalled({ type: 'migration.installed', epoch: 2, bin: 0, from: 0, to: 1, bytes: 1, replayed: 0 }, 1);
+    expect(r.migrating).toBe(false);
+    expect([...r.map.owners]).toEqual([1, 1, 0, 1, 0, 1, 0, 1]);
+  });
+
   it('a plan without steps finishes at once', () => {
     const r = new MigrationRouter(binning, 2);
     r.start(planMigration(r.map, r.map, 'fluid'));

@@ -180,7 +180,7 @@ export function simulate(cfg: SimConfig): SimResult {
     const channels: number[] = [];
     for (let ch = 0; ch < P * C; ch++) if (dataHead[ch] < data[ch].length) channels.push(ch);
     const total =
-      (canRecord ? wRecord : 0) + (canRelease ? wRelease : 0) + (channels.length > 0 ? wData : 0) + (states.length > 0 ? wState : 0) + (acks.length > 0 ? wAck : 0);
+      (canRecord ? wRecord + 1 : 0) + (canRelease ? wRelease : 0) + (channels.length > 0 ? wData : 0) + (states.length > 0 ? wState : 0) + (acks.length > 0 ? wAck : 0);
     if (total === 0) {
       if (router.migrating || plansLeft > 0) problems.push('stuck: a migration cannot complete');
       break;
@@ -196,6 +196,10 @@ export function simulate(cfg: SimConfig): SimResult {
       if (cfg.duplicateRecord === item.tag) data[ch].push(item);
       reference.add(key, payload);
       recordsLeft--;
+    } else if (canRecord && (r -= 1) < 0) {
+      // an epoch change that is not a migration step (e.g. a partitioner table version)
+      const marker = router.advance();
+      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves });
     } else if (canRelease && (r -= wRelease) < 0) {
       const marker = router.poll(now);
       if (marker === undefined) throw new Error('poll released nothing although ready');

@@ -90,6 +90,16 @@ export class MigrationRouter {
     return { type: 'migration.marker', epoch: this.current.version, moves };
   }
 
+  /**
+   * Starts the next epoch without moves, for an epoch change that is not a migration step (e.g. the
+   * partitioner's table version, ADR 0001), so the engine keeps one epoch counter. Returns the marker to
+   * broadcast. Endpoints accept it like any other marker.
+   */
+  advance(): EpochMarker {
+    this.current = this.current.withMoves([]);
+    return { type: 'migration.marker', epoch: this.current.version, moves: [] };
+  }
+
   /** An install ack from a destination worker. */
   onInstalled(ack: Installed, nowMs: number): void {
     if (this.coord === undefined) throw new InvariantError(`install ack of bin ${ack.bin} with no plan running`, { bin: ack.bin });
