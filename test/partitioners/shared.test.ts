@@ -13,7 +13,7 @@ import { zipfProbabilities } from '../../src/tasks/workloads/zipf.js';
 describe('SpaceSaving', () => {
   it('keeps count − error ≤ true count ≤ count, and finds every key with share > 1/capacity', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 400 }), fc.integer({ min: 1, max: 12 }), (keys, cap) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 400, size: 'max' }), fc.integer({ min: 1, max: 12 }), (keys, cap) => {
         const ss = new SpaceSaving(31, cap);
         const truth = new Map<number, number>();
         for (const k of keys) {
@@ -46,7 +46,7 @@ describe('SpaceSaving', () => {
 describe('CountMinSketch and interval counters', () => {
   it('count-min never under-estimates', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 500 }), (keys) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { maxLength: 500, size: 'max' }), (keys) => {
         const cms = new CountMinSketch(16, 3, 7);
         const truth = new Map<number, number>();
         for (const k of keys) {
@@ -90,7 +90,7 @@ describe('WindowedLoads and FragmentTracker', () => {
   it('window loads equal a naive sum over the live slides; argmin is the lowest-index minimum', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2 })), { maxLength: 300 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 2 })), { maxLength: 300, size: 'max' }),
         fc.integer({ min: 1, max: 4 }),
         (ops, slides) => {
           const n = 5;
@@ -145,7 +145,7 @@ describe('WindowedLoads and FragmentTracker', () => {
 describe('D-Choices helpers', () => {
   it('ChoiceCache.pick equals a naive first-minimum over the d choices while loads only grow', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 2, max: 8 })), { maxLength: 200 }), (ops) => {
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 2, max: 8 })), { maxLength: 200, size: 'max' }), (ops) => {
         const n = 8;
         const cache = new ChoiceCache(4, n, 0);
         const load = new Float64Array(n);
