@@ -50,3 +50,4 @@ export type { AgentServer, AgentServerOptions, AgentServerEvent } from './server
 export { AgentClient, backoffDelay, DEFAULT_BACKOFF } from './client.js';
 export type { AgentClientOptions, AgentClientStats, BackoffOptions } from './client.js';
 export { createSacAgent } from './factory.js';
+export { MetricWindow } from './metric-window.js';

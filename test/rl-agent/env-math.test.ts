@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { perfScore, rewardFromBusy, rewardFromPerf, scaleObservation, stepInfo } from '../../src/rl-agent/env-math.js';
 import { actionFromCounts, maskActionDim, maskFromFrequencies, routingShares, zipfTopProbabilities } from '../../src/rl-agent/mask.js';
 import { ConfigError, DataError } from '../../src/common/errors.js';
+import { MetricWindow } from '../../src/rl-agent/metric-window.js';
 
 describe('scaleObservation', () => {
   it('scales the workload block to (c − mean)/(5·std) + 1', () => {
@@ -96,5 +97,25 @@ describe('mask heuristic', () => {
     const table: Record<string, number> = { '0,0': 10, '0,1': 5, '0,2': 0, '1,2': 3, '1,3': 6 };
     const a = actionFromCounts(mask, (k, w) => table[`${k},${w}`] ?? 0);
     expect(Array.from(a)).toEqual([1, 0.5, 0, 0.5, 1]);
+  });
+});
+
+describe('MetricWindow', () => {
+  it('sums counts and averages busy over the last numSlides slides, then scales once', () => {
+    const w = new MetricWindow(2, 3);
+    w.pushRaw([10, 0], [100, 1000]);
+    w.pushRaw([0, 10], [300, 1000]);
+    expect(w.ready).toBe(false);
+    w.pushRaw([5, 5], [200, 1000]);
+    expect(w.ready).toBe(true);
+    expect(Array.from(w.counts())).toEqual([15, 15]);
+    expect(Array.from(w.busyMs())).toEqual([200, 1000]);
+    w.pushRaw([30, 0], [500, 400]); // evicts the first slide
+    expect(Array.from(w.counts())).toEqual([35, 15]);
+    expect(Array.from(w.busyMs())).toEqual([1000 / 3, 800]);
+    const obs = w.observation();
+    expect(Array.from(obs)).toEqual([Math.fround(1.2), Math.fround(0.8), Math.fround(1 / 3), Math.fround(0.8)]); // (35−25)/(5·10)+1 = 1.2
+    expect(w.info().imbalance).toBeCloseTo(800 / ((1000 / 3 + 800) / 2) - 1, 12);
+    expect(() => w.pushRaw([1], [1, 2])).toThrow(DataError);
   });
 });
