@@ -52,6 +52,28 @@ export const jobSchema = z.strictObject({
   task: named('wordcount'),
   workload: named('zipf'),
   partitioner: named('hash'),
+  ramp: z
+    .strictObject({
+      /** Warm-up steps before the ramp, not judged. Default: none. */
+      warmup: z.array(rateStep).default([]),
+      /** First judged rate, records/s. Default 10000. */
+      initialRate: z.number().positive().default(10_000),
+      /** Smallest step and rounding unit, records/s. Default 2000. */
+      rateStep: z.number().positive().default(2000),
+      /** Largest step, records/s. Default 10000 (the original's cap). */
+      maxStep: z.number().positive().default(10_000),
+      /** Divisor of the step rule (rate·900/maxBusy − rate)/divisor. Default 10 (the original); 2 ramps faster. */
+      stepDivisor: z.number().min(1).default(10),
+      /** Stop raising at this rate. Default 10,000,000. */
+      maxRate: z.number().positive().default(10_000_000),
+      /** Time each rate is held before it is judged, ms. Default 5000. */
+      intervalMs: z.number().positive().default(5000),
+      /** Relative shortfall of achieved vs target that counts as backpressure. Default 0.02. */
+      tolerance: z.number().min(0).max(0.5).default(0.02),
+      /** Safety cap on the ramp's event time, ms. Default 600000. */
+      maxDurationMs: z.number().positive().default(600_000),
+    })
+    .prefault({}),
   output: z
     .strictObject({
       dir: z.string().min(1).default('results'),

@@ -6,11 +6,16 @@ export interface RateStep {
   readonly durationMs: number;
 }
 
+/** Anything that gives the source's target rate (records/s) at event time `t` ms; Infinity = unthrottled. */
+export interface RateSource {
+  rateAt(t: number): number;
+}
+
 /**
  * Target rate as a function of event time. The last step of a schedule holds forever. `Infinity`
  * means unthrottled: the source emits as fast as backpressure allows.
  */
-export class RateSchedule {
+export class RateSchedule implements RateSource {
   private readonly ends: number[] = [];
   private readonly rates: number[] = [];
 

@@ -6,7 +6,7 @@ import { Combiner } from './combiner.js';
 import { MetricsCollector, SlideAccumulator } from './metrics/collector.js';
 import { Reducer } from './reducer.js';
 import type { Sink } from './sink.js';
-import type { RateSchedule } from './source.js';
+import type { RateSource } from './source.js';
 import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
 
@@ -27,7 +27,8 @@ export interface EngineParams {
   readonly durationMs: number;
   /** Stop after this many records (Infinity = no limit). */
   readonly maxRecords: number;
-  readonly rate: RateSchedule;
+  /** Target rate of the source (fixed, schedule, or a controller such as the max-throughput ramp). */
+  readonly rate: RateSource;
 }
 
 /** The pluggable parts of a job. */
@@ -45,6 +46,8 @@ export interface RunHooks {
   onSlide?: (r: SlideReport) => void;
   /** Called about every 1% of the run with the fraction done (0..1). */
   onProgress?: (fraction: number, records: number) => void;
+  /** Polled about every batch: returning true ends the run as if its duration had passed. */
+  shouldStop?: () => boolean;
   /** When given, every emitted record is appended here (tests: reference comparisons). */
   recordInput?: { keys: number[]; payloads: number[]; times: number[] };
 }
@@ -192,6 +195,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   };
 
   while (records < params.maxRecords) {
+    if (hooks.shouldStop?.()) break;
     const rate = params.rate.rateAt(t);
     const gap = rate === Infinity ? 0 : 1000 / rate;
     let n = rate === Infinity ? MAX_BATCH : Math.max(1, Math.min(MAX_BATCH, Math.floor((rate * slideMs) / 100_000)));

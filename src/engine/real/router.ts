@@ -259,7 +259,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     for (;;) {
       if (failure) throw failure;
       let now = elapsed();
-      if (now >= params.durationMs || records >= params.maxRecords) break;
+      if (now >= params.durationMs || records >= params.maxRecords || hooks.shouldStop?.()) break;
       if (pendingEpoch !== undefined) {
         await flushAll();
         for (let th = 0; th < T; th++) post(th, { type: 'epoch', version: pendingEpoch });
