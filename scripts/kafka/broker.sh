@@ -58,8 +58,12 @@ fetch() {
   log "jars cached in $LIBS"
 }
 
+# True when the pid file names a live broker of this instance (not a recycled pid).
 pid_alive() {
-  [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+  [ -f "$PIDFILE" ] || return 1
+  local pid; pid="$(cat "$PIDFILE")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $INST/server.properties"
 }
 
 port_open() {
@@ -160,7 +164,16 @@ start() {
     echo "127.0.0.1:$PORT"
     return 0
   fi
-  if port_open "$PORT"; then die "port $PORT is taken by another process"; fi
+  if port_open "$PORT"; then
+    # Another checkout's broker (e.g. a developer's, while CI runs from a fresh clone): reuse it if it
+    # answers as a Kafka broker; tests use unique topic names. `stop` leaves it alone.
+    if node "$HERE/ready.mjs" "127.0.0.1:$PORT" 10 2>/dev/null; then
+      log "reusing a broker on port $PORT that this checkout did not start"
+      echo "127.0.0.1:$PORT"
+      return 0
+    fi
+    die "port $PORT is taken by a process that is not a Kafka broker"
+  fi
   write_config
   format_storage
   log "starting (logs: $INST/logs)"

@@ -3,6 +3,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
@@ -59,10 +60,31 @@ export function ensureBroker(port = SHARED_PORT): string {
   return brokers;
 }
 
-/** Stops the broker on `port` (SIGTERM, controlled shutdown). */
-export function stopBroker(port: number): void {
-  const r = spawnSync('bash', [SCRIPT, 'stop'], { env: { ...process.env, KAFKA_PORT: String(port) }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`broker.sh stop failed (exit ${r.status}):\n${r.stderr}`);
+/** `broker.sh stop` (SIGTERM, controlled shutdown) or `clean` (stop and delete the instance's data) on `port`. */
+export function stopBroker(port: number, cmd: 'stop' | 'clean' = 'stop'): void {
+  const r = spawnSync('bash', [SCRIPT, cmd], { env: { ...process.env, KAFKA_PORT: String(port) }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`broker.sh ${cmd} failed (exit ${r.status}):\n${r.stderr}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port p such that p and p + 1 (the controller listener) are free on 127.0.0.1 right now, drawn
+ * from 20000–29999: below Linux's ephemeral range (32768+), so no client socket takes it while the
+ * broker is down during a restart.
+ */
+export async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const p = 20000 + 2 * Math.floor(Math.random() * 5000);
+    if ((await canListen(p)) && (await canListen(p + 1))) return p;
+  }
+  throw new Error('no free pair of ports on 127.0.0.1 in 20000-29999');
 }
 
 /**

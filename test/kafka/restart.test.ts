@@ -2,19 +2,20 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient, createKafkaSink, createKafkaSource } from '../../src/connectors/index.js';
-import { announceSkip, brokerCommandAsync, countKeys, createTopic, ensureBroker, kafkaSkipReason, stopBroker, topicMessageCount, uniqueTopic, waitFor, zipfRecords } from './broker.js';
+import { announceSkip, brokerCommandAsync, countKeys, createTopic, ensureBroker, freePortPair, kafkaSkipReason, stopBroker, topicMessageCount, uniqueTopic, waitFor, zipfRecords } from './broker.js';
 
 const skip = kafkaSkipReason();
 announceSkip('kafka broker restart', skip);
 
-/** A broker of its own, so the restart does not disturb the other Kafka suites. */
-const PORT = 19192;
 const NUM_KEYS = 500;
 
 describe.skipIf(skip !== null)('kafka broker restart (real broker on its own port)', () => {
   let kafka: Kafka;
+  // A broker of its own on free ports, so the restart disturbs no other suite and no other checkout.
+  let PORT = 0;
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    PORT = await freePortPair();
     const brokers = ensureBroker(PORT);
     // Few kafkajs retries (~1 s): kafkajs gives up during the outage, so the sink's own retry and the
     // consumer's restart are what bring the pipeline back.
@@ -22,7 +23,7 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
   });
 
   afterAll(() => {
-    stopBroker(PORT);
+    if (PORT > 0) stopBroker(PORT, 'clean');
   });
 
   it('producer and consumer resume after a restart: every record id arrives, per-key counts exact after dedupe', async () => {
