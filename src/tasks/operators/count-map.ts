@@ -1,16 +1,17 @@
-// An open-addressing int → int hash map on typed arrays (the word-count partial's hot path).
+// An open-addressing int → int hash map in one typed array (the word-count partial's hot path).
 
 const EMPTY = 0;
 const GOLDEN = 0x9e3779b1;
 
 /**
- * Map from non-negative int32 ids to int32 counts, linear probing, keys stored as id+1 so that 0
- * marks an empty slot. Capacity is a power of two, load factor ≤ 1/2. Entries whose count drops to 0
- * stay in the table (with count 0) and are ignored by `forEach`/`entries`; `size` counts them too.
+ * Map from non-negative int32 ids to int32 counts with linear probing. Slot i is `slots[2i]` (id + 1,
+ * so 0 marks an empty slot) and `slots[2i + 1]` (count), interleaved so that a probe touches one cache
+ * line. Capacity is a power of two, load factor ≤ 1/2. Entries whose count drops to 0 stay in the
+ * table and are skipped by `forEach`/`entries`; `size` counts them too.
  */
 export class CountMap {
-  keys: Int32Array;
-  counts: Int32Array;
+  /** Interleaved [id + 1, count] pairs; length = 2 × capacity. */
+  slots: Int32Array;
   /** Occupied slots. */
   size = 0;
   private shift: number;
@@ -19,8 +20,7 @@ export class CountMap {
   constructor(capacity = 16) {
     let cap = 8;
     while (cap < capacity) cap <<= 1;
-    this.keys = new Int32Array(cap);
-    this.counts = new Int32Array(cap);
+    this.slots = new Int32Array(2 * cap);
     this.mask = cap - 1;
     this.shift = 32 - Math.log2(cap);
   }
@@ -28,30 +28,30 @@ export class CountMap {
   /** Adds `delta` to the count of `id` (inserting it at 0 first). */
   add(id: number, delta: number): void {
     const k = id + 1;
-    const keys = this.keys;
+    const s = this.slots;
     let i = Math.imul(k, GOLDEN) >>> this.shift;
     for (;;) {
-      const cur = keys[i];
+      const cur = s[2 * i];
       if (cur === k) {
-        this.counts[i] += delta;
+        s[2 * i + 1] += delta;
         return;
       }
       if (cur === EMPTY) break;
       i = (i + 1) & this.mask;
     }
-    keys[i] = k;
-    this.counts[i] = delta;
-    if (++this.size * 2 > keys.length) this.grow();
+    s[2 * i] = k;
+    s[2 * i + 1] = delta;
+    if (++this.size * 4 > s.length) this.grow();
   }
 
   /** The count of `id` (0 when absent). */
   get(id: number): number {
     const k = id + 1;
-    const keys = this.keys;
+    const s = this.slots;
     let i = Math.imul(k, GOLDEN) >>> this.shift;
     for (;;) {
-      const cur = keys[i];
-      if (cur === k) return this.counts[i];
+      const cur = s[2 * i];
+      if (cur === k) return s[2 * i + 1];
       if (cur === EMPTY) return 0;
       i = (i + 1) & this.mask;
     }
@@ -59,9 +59,14 @@ export class CountMap {
 
   /** Calls `fn(id, count)` for every id with a non-zero count, in table order. */
   forEach(fn: (id: number, count: number) => void): void {
-    const keys = this.keys;
-    const counts = this.counts;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY && counts[i] !== 0) fn(keys[i] - 1, counts[i]);
+    const s = this.slots;
+    for (let j = 0; j < s.length; j += 2) if (s[j] !== EMPTY && s[j + 1] !== 0) fn(s[j] - 1, s[j + 1]);
+  }
+
+  /** Adds every count of `other` into this map. */
+  addAll(other: CountMap): void {
+    const s = other.slots;
+    for (let j = 0; j < s.length; j += 2) if (s[j] !== EMPTY && s[j + 1] !== 0) this.add(s[j] - 1, s[j + 1]);
   }
 
   /** [id, count] pairs with non-zero counts, sorted by id. */
@@ -73,23 +78,19 @@ export class CountMap {
   }
 
   private grow(): void {
-    const oldKeys = this.keys;
-    const oldCounts = this.counts;
-    const cap = oldKeys.length * 2;
-    this.keys = new Int32Array(cap);
-    this.counts = new Int32Array(cap);
+    const old = this.slots;
+    const cap = old.length; // new capacity = 2 × old capacity = old.length
+    const s = new Int32Array(2 * cap);
     this.mask = cap - 1;
     this.shift -= 1;
-    this.size = 0;
-    for (let i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] !== EMPTY) {
-        const k = oldKeys[i];
-        let j = Math.imul(k, GOLDEN) >>> this.shift;
-        while (this.keys[j] !== EMPTY) j = (j + 1) & this.mask;
-        this.keys[j] = k;
-        this.counts[j] = oldCounts[i];
-        this.size++;
-      }
+    for (let j = 0; j < old.length; j += 2) {
+      const k = old[j];
+      if (k === EMPTY) continue;
+      let i = Math.imul(k, GOLDEN) >>> this.shift;
+      while (s[2 * i] !== EMPTY) i = (i + 1) & this.mask;
+      s[2 * i] = k;
+      s[2 * i + 1] = old[j + 1];
     }
+    this.slots = s;
   }
 }

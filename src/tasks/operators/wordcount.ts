@@ -48,9 +48,7 @@ export function createWordcount(params: WordcountParams, payloads: PayloadStore)
       if (m > 1) for (let i = 0; i < n; i++) partial.add(words[i], 1 - m);
     },
     merge(into, from) {
-      const keys = from.keys;
-      const counts = from.counts;
-      for (let i = 0; i < keys.length; i++) if (keys[i] !== 0 && counts[i] !== 0) into.add(keys[i] - 1, counts[i]);
+      into.addAll(from);
     },
     encode(partial): EncodedWordCounts {
       let n = 0;
