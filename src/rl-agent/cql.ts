@@ -22,22 +22,20 @@ export class CqlAgent extends SacAgent {
     const { numActions: k, temperature: t, minQWeight: w } = this.config.cql;
     if (w === 0) return undefined;
     const n = b.size;
-    const { obsDim: od, actionDim: ad } = this.dims;
-    // State-major samples: row i·k + j is the j-th sample for state i.
-    const obsRep = tf.reshape(tf.tile(tf.expandDims(b.obs, 1), [1, k, 1]), [n * k, od]) as tf.Tensor2D;
-    const nextRep = tf.reshape(tf.tile(tf.expandDims(b.nextObs, 1), [1, k, 1]), [n * k, od]) as tf.Tensor2D;
+    const ad = this.dims.actionDim;
+    // State-major samples: row i·k + j is the j-th sample for state i (one actor pass per state).
     const uniform = tf.randomUniform([n * k, ad], 0, 1, 'float32', this.rng.nextU32());
-    const cur = this.actor.sample(obsRep, this.rng.nextU32());
-    const nxt = this.actor.sample(nextRep, this.rng.nextU32());
+    const cur = this.actor.sampleMany(b.obs, k, this.rng.nextU32());
+    const nxt = this.actor.sampleMany(b.nextObs, k, this.rng.nextU32());
     // Per state, 3k actions [uniform; π(s); π(s')], all evaluated at s, with their log-densities.
     const perState = (x: tf.Tensor, width: number): tf.Tensor => tf.reshape(x, [n, k, width]);
     const actions = tf.reshape(tf.concat([perState(uniform, ad), perState(cur.action, ad), perState(nxt.action, ad)], 1), [n * 3 * k, ad]) as tf.Tensor2D;
     const correction = tf.concat([tf.zeros([n, k]), tf.reshape(cur.logp, [n, k]), tf.reshape(nxt.logp, [n, k])], 1); // [B, 3k]
     return () => {
       const members = this.config.ensembleSize;
-      const q = tf.sub(tf.reshape(this.critic.qRepeated(b.obs, actions, 3 * k), [members, n, 3 * k]), correction);
+      const q = tf.sub(tf.reshape(this.critic.qRepeated(b.obs, actions, 3 * k, false), [members, n, 3 * k]), correction);
       const lse = tf.mul(tf.logSumExp(tf.div(q, t), 2), t); // [N, B]
-      const qData = this.critic.q(b.obs, b.actions); // [N, B]
+      const qData = this.critic.q(b.obs, b.actions, false); // [N, B]
       const gap = tf.sub(tf.mean(lse, 1), tf.mean(qData, 1)); // [N]
       const loss = tf.mul(tf.sum(gap), w) as tf.Scalar;
       return { loss, metrics: { cql_loss: loss, cql_logsumexp: tf.mean(lse) as tf.Scalar } };

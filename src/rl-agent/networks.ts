@@ -59,6 +59,21 @@ const dataMatMulOp = tf.customGrad((...args) => {
 });
 const dataMatMul = (x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => dataMatMulOp(x, w) as tf.Tensor2D;
 
+/** y = x·W with both gradients through plain matmuls after explicit transposes (see `linear`). */
+const matMulOp = tf.customGrad((...args) => {
+  const [x, w, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor2D;
+      const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+      return [tf.matMul(g, tf.transpose(sw)), tf.matMul(tf.transpose(sx), g)];
+    },
+  };
+});
+const matMul = (x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => matMulOp(x, w) as tf.Tensor2D;
+
 /**
  * An MLP (or an ensemble of `members` MLPs of the same shape, as the reference's vectorised critic,
  * §2.6; here one 2-D matmul per member, which is faster on wasm than a batched matmul). Weight `l` of
@@ -103,16 +118,18 @@ export class Mlp {
    * Forward pass of one member on concat(a, b) where each row of `a` [B, da] is shared by `repeat`
    * consecutive rows of `b` [B·repeat, db] (state-major). The first layer is split into its `a` and
    * `b` blocks, so the shared part is computed once per row of `a`, and `a` gets no input gradient
-   * (it is data). Equal to applyMember(concat(repeatRows(a), b)). Call inside tf.tidy.
+   * (it is data); `b` gets one only when `bGrad` (the actor loss differentiates Q through the
+   * action). Equal to applyMember(concat(repeatRows(a), b)). Call inside tf.tidy.
    */
-  applyMemberShared(a: tf.Tensor2D, b: tf.Tensor2D, repeat: number, member: number): tf.Tensor2D {
+  applyMemberShared(a: tf.Tensor2D, b: tf.Tensor2D, repeat: number, member: number, bGrad = true): tf.Tensor2D {
     const layers = this.topology.hidden.length + 1;
     const base = member * 2 * layers;
     const w0 = this.weights[base].variable as tf.Tensor2D;
     const b0 = this.weights[base + 1].variable as tf.Tensor1D;
     const [da, width] = [a.shape[1], w0.shape[1]];
     const shared = tf.add(dataMatMul(a, tf.slice(w0, [0, 0], [da, width])), b0); // [B, width]
-    const own = tf.matMul(b, tf.slice(w0, [da, 0], [w0.shape[0] - da, width])); // [B·repeat, width]
+    const wb = tf.slice(w0, [da, 0], [w0.shape[0] - da, width]) as tf.Tensor2D;
+    const own = bGrad ? matMul(b, wb) : dataMatMul(b, wb); // [B·repeat, width]
     const n = a.shape[0];
     let h = tf.reshape(tf.add(tf.reshape(own, [n, repeat, width]), tf.expandDims(shared, 1)), [n * repeat, width]) as tf.Tensor2D;
     for (let l = 1; l < layers; l++) {
@@ -195,6 +212,21 @@ export class SquashedGaussianActor {
     return { action: tf.mul(tf.add(tf.tanh(u), 1), 0.5) as tf.Tensor2D, logp };
   }
 
+  /**
+   * `k` reparameterised samples per observation from one forward pass: action [B·k, A] state-major
+   * (row i·k + j is sample j of state i) and log π [B·k]. Same distribution as `sample` on each
+   * observation repeated k times. Call inside tf.tidy.
+   */
+  sampleMany(obs: tf.Tensor2D, k: number, seed: number): { action: tf.Tensor2D; logp: tf.Tensor1D } {
+    const { mean, logStd } = this.heads(obs);
+    const [n, a] = mean.shape;
+    const eps = tf.randomNormal([n, k, a], 0, 1, 'float32', seed);
+    const u = tf.add(tf.expandDims(mean, 1), tf.mul(tf.expandDims(tf.exp(logStd), 1), eps)); // [B, k, A]
+    const gauss = tf.sum(tf.sub(tf.mul(tf.square(eps), -0.5), tf.add(tf.expandDims(logStd, 1), HALF_LOG_2PI)), 2);
+    const logp = tf.reshape(tf.sub(gauss, tf.sum(logOneMinusTanhSq(u), 2)), [n * k]) as tf.Tensor1D;
+    return { action: tf.reshape(tf.mul(tf.add(tf.tanh(u), 1), 0.5), [n * k, a]) as tf.Tensor2D, logp };
+  }
+
   /** Deterministic action (tanh(μ) + 1)/2, [B, A]. Call inside tf.tidy. */
   mode(obs: tf.Tensor2D): tf.Tensor2D {
     return tf.mul(tf.add(tf.tanh(this.heads(obs).mean), 1), 0.5) as tf.Tensor2D;
@@ -230,9 +262,12 @@ export class CriticEnsemble {
     this.net = new Mlp({ inputDim: obsDim + actionDim, hidden, outputDim: 1, activation, members }, rng, 'critic', trainable);
   }
 
-  /** Q-values of every member, [N, B]. Call inside tf.tidy. */
-  q(obs: tf.Tensor2D, action: tf.Tensor2D): tf.Tensor2D {
-    return this.qRepeated(obs, action, 1);
+  /**
+   * Q-values of every member, [N, B]. `actionGrad` = false when the actions are data (critic
+   * training), which skips their input gradient. Call inside tf.tidy.
+   */
+  q(obs: tf.Tensor2D, action: tf.Tensor2D, actionGrad = true): tf.Tensor2D {
+    return this.qRepeated(obs, action, 1, actionGrad);
   }
 
   /**
@@ -240,9 +275,9 @@ export class CriticEnsemble {
    * (row b·repeat + r belongs to state b) → [N, B·repeat]. The obs half of the first layer is
    * computed once per state (CQL evaluates 3·numActions actions per state). Call inside tf.tidy.
    */
-  qRepeated(obs: tf.Tensor2D, actions: tf.Tensor2D, repeat: number): tf.Tensor2D {
+  qRepeated(obs: tf.Tensor2D, actions: tf.Tensor2D, repeat: number, actionGrad = true): tf.Tensor2D {
     const outs: tf.Tensor[] = [];
-    for (let m = 0; m < this.net.topology.members; m++) outs.push(tf.reshape(this.net.applyMemberShared(obs, actions, repeat, m), [-1]));
+    for (let m = 0; m < this.net.topology.members; m++) outs.push(tf.reshape(this.net.applyMemberShared(obs, actions, repeat, m, actionGrad), [-1]));
     return tf.stack(outs) as tf.Tensor2D;
   }
 

@@ -177,7 +177,7 @@ export class SacAgent {
         let penaltyMetrics: Record<string, tf.Scalar> = {};
         let qData: tf.Tensor2D | undefined;
         const criticStep = tf.variableGrads(() => {
-          const q = keep(this.critic.q(b.obs, b.actions)); // [N, B]
+          const q = keep(this.critic.q(b.obs, b.actions, false)); // [N, B]
           qData = q;
           const err = tf.abs(tf.sub(q, target));
           const d = c.huberDelta;

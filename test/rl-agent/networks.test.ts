@@ -53,7 +53,7 @@ describe('networks', () => {
     const acts = tf.tensor2d(Array.from({ length: 18 }, () => rng.next()), [6, 3]);
     const obsRep = tf.reshape(tf.tile(tf.expandDims(obs, 1), [1, 3, 1]), [6, 4]) as tf.Tensor2D;
     const a = critic.qRepeated(obs, acts, 3);
-    const b = critic.q(obsRep, acts);
+    const b = critic.q(obsRep, acts, false);
     const c = tf.squeeze(critic.net.apply(tf.concat([obsRep, acts], 1)), [2]);
     expect(a.shape).toEqual([2, 6]);
     close(a.dataSync(), c.dataSync());
@@ -71,7 +71,21 @@ describe('networks', () => {
     const s = actor.sample(obs, 7);
     const lp = actor.logProb(obs, s.action);
     close(lp.dataSync(), s.logp.dataSync(), 1e-3);
-    tf.dispose([obs, s.action, s.logp, lp]);
+    // sampleMany: k samples per state, state-major, with the same log-density formula
+    const many = actor.sampleMany(obs, 4, 9);
+    expect(many.action.shape).toEqual([8, 2]);
+    const obsRep = tf.reshape(tf.tile(tf.expandDims(obs, 1), [1, 4, 1]), [8, 3]) as tf.Tensor2D;
+    close(actor.logProb(obsRep, many.action).dataSync(), many.logp.dataSync(), 1e-3);
+    // state-major layout: with a tiny std, sample j of state i sits at state i's mean action
+    const narrow = new SquashedGaussianActor(3, 2, [8], 'tanh', [-8, -7], new Rng(5));
+    const nm = narrow.sampleMany(obs, 4, 3);
+    const det = narrow.mode(obs).dataSync();
+    const acts = nm.action.dataSync();
+    expect(Math.abs(det[0] - det[2]) + Math.abs(det[1] - det[3])).toBeGreaterThan(0.01); // the two states differ
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) for (let d = 0; d < 2; d++) expect(Math.abs(acts[(i * 4 + j) * 2 + d] - det[i * 2 + d])).toBeLessThan(0.002);
+    tf.dispose([nm.action, nm.logp]);
+    narrow.net.dispose();
+    tf.dispose([obs, s.action, s.logp, lp, many.action, many.logp, obsRep]);
     actor.net.dispose();
   });
 });
