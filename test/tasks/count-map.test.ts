@@ -1,3 +1,4 @@
+// CountMap against a Map model under random adds.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CountMap } from '../../src/tasks/index.js';

@@ -1,3 +1,4 @@
+// CSV replay: skip-and-count with line numbers, strict rejection, missing and empty files, formats.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+// Task operators: golden word counts, t-digest accuracy and determinism, merge and encoding properties.
 import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/common/errors.js';

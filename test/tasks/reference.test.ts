@@ -1,3 +1,4 @@
+// Reference results: window alignment and golden tumbling/sliding outputs computed by hand.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError } from '../../src/common/errors.js';

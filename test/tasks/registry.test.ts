@@ -1,3 +1,4 @@
+// Task and workload registries: names, UnknownNameError, field-naming ConfigErrors, documented defaults.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UnknownNameError } from '../../src/common/errors.js';
 import { buildPayloads, createTask, createWorkload, EmptyStore, parseTaskParams, parseWorkloadParams, taskNames, workloadNames } from '../../src/tasks/index.js';

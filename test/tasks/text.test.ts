@@ -1,3 +1,4 @@
+// Tokenizer and text payload store, including the bundled corpus.
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError, DataError } from '../../src/common/errors.js';
 import { loadTextStore, stripGutenberg, TextStore, tokenize } from '../../src/tasks/index.js';

@@ -1,3 +1,4 @@
+// Worker threads rebuild payloads, workloads and tasks from JSON specs with identical results.
 import { describe, expect, it } from 'vitest';
 import { startModuleWorker } from '../../src/common/threads.js';
 import { buildPayloads, createTask, createWorkload, type TaskSpec, type WorkloadSpec } from '../../src/tasks/index.js';

@@ -1,3 +1,4 @@
+// Generated workloads: Zipf shares, permutations, distribution shifts, drifting-key bands, determinism.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Rng } from '../../src/common/rng.js';
