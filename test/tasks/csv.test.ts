@@ -1,12 +1,13 @@
 // CSV replay: skip-and-count with line numbers, strict rejection, missing and empty files, formats.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DataError, FileNotFoundError } from '../../src/common/errors.js';
 import { buildPayloads, createTask, createWorkload, CsvWorkload, parseCsv, type WorkloadSpec } from '../../src/tasks/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sas-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function file(name: string, content: string): string {
   const p = join(dir, name);
   writeFileSync(p, content);
