@@ -39,6 +39,37 @@ async function messageCount(kafka: Kafka, topic: string): Promise<number> {
   return offs.reduce((s, o) => s + Number(o.high), 0);
 }
 
+/** Source → per-key count only (no sink): the consuming side's share of the pipeline's cost. */
+async function consumeOnly(kafka: Kafka, input: string): Promise<{ seconds: number; recordsPerSec: number }> {
+  const counts = new Int32Array(NUM_KEYS);
+  let processed = 0;
+  let t0 = 0;
+  let t1 = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((r) => (finish = r));
+  const source = createKafkaSource(
+    kafka,
+    { topic: input, groupId: `bench-${randomUUID().slice(0, 8)}`, numKeys: NUM_KEYS, maxBatchRecords: 20_000, maxBytesPerPartition: 4 << 20 },
+    {
+      onBatch(b) {
+        for (let i = 0; i < b.length; i++) counts[b.keys[i]]++;
+        processed += b.length;
+        if (processed >= N) {
+          t1 = performance.now();
+          finish();
+        }
+      },
+    },
+  );
+  // Timed from the group join (fetching and decoding start then), to the last record processed.
+  void source.joined().then(() => (t0 = performance.now()));
+  await source.start();
+  await done;
+  await source.stop();
+  const seconds = (t1 - t0) / 1000;
+  return { seconds, recordsPerSec: processed / seconds };
+}
+
 interface PipelineResult {
   readonly partitionsConsumedConcurrently: number;
   readonly records: number;
@@ -65,7 +96,6 @@ async function pipeline(kafka: Kafka, input: string, refCounts: Int32Array, conc
     { topic: input, groupId: `bench-${randomUUID().slice(0, 8)}`, numKeys: NUM_KEYS, partitionsConsumedConcurrently: concurrency, maxBatchRecords: 20_000, maxBytesPerPartition: 4 << 20 },
     {
       async onBatch(b) {
-        if (t0 === 0) t0 = performance.now();
         for (let i = 0; i < b.length; i++) b.payloads[i] = ++counts[b.keys[i]];
         await sink.sendRecords(b, b.length);
         processed += b.length;
@@ -76,6 +106,8 @@ async function pipeline(kafka: Kafka, input: string, refCounts: Int32Array, conc
       },
     },
   );
+  // Timed from the group join (fetching and decoding start then), to the last record processed.
+  void source.joined().then(() => (t0 = performance.now()));
   await source.start();
   await done;
   await source.stop();
@@ -115,7 +147,11 @@ async function main(): Promise<void> {
   await sink.disconnect();
   console.log(`produce: ${N} records in ${produceSec.toFixed(2)} s = ${Math.round(N / produceSec)} records/s`);
 
-  // 2. Source → keyed count → sink, at 1 and 4 partitions consumed concurrently.
+  // 2. Source → keyed count, no sink.
+  const consume = await consumeOnly(kafka, input);
+  console.log(`consume only: ${N} records in ${consume.seconds.toFixed(2)} s = ${Math.round(consume.recordsPerSec)} records/s`);
+
+  // 3. Source → keyed count → sink, at 1 and 4 partitions consumed concurrently.
   const runs: PipelineResult[] = [];
   for (const c of [1, 4]) {
     const r = await pipeline(kafka, input, ref, c);
@@ -138,6 +174,7 @@ async function main(): Promise<void> {
     records: N,
     recordBytes: 16,
     produce: { seconds: produceSec, recordsPerSec: N / produceSec },
+    consumeOnly: consume,
     pipeline: runs,
   };
   mkdirSync(join(ROOT, 'results', 'bench'), { recursive: true });

@@ -173,6 +173,7 @@ describe.skipIf(skip !== null)('kafka source/sink (real broker)', () => {
     const x = countingSource(topic, group, { partitions: [0, 1] });
     const y = countingSource(topic, group, { partitions: [3, 2] });
     await x.src.start();
+    expect(await x.src.joined()).toEqual([0, 1]);
     await y.src.start();
     await waitFor(
       () => x.src.stats().assigned.join() === '0,1' && y.src.stats().assigned.join() === '2,3',
