@@ -5,6 +5,9 @@ import { loadJobConfig } from '../engine/config.js';
 import { partitionerNames } from '../partitioners/index.js';
 import { taskNames, workloadNames } from '../tasks/index.js';
 import { runCommand } from './run.js';
+import { compareCommand, loadCompareConfig } from './compare.js';
+import { maxThroughputCommand } from './max-throughput.js';
+import { rebuildReport } from '../report/index.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
@@ -36,6 +39,43 @@ export function buildProgram(): Command {
       const cfg = loadJobConfig(o.config, sets);
       const { result, text } = await runCommand(cfg, { quiet: o.quiet, write: o.write });
       process.stdout.write((o.json ? JSON.stringify(result.summary, null, 2) : text) + '\n');
+    });
+  program
+    .command('max-throughput')
+    .description('raise the input rate step by step until backpressure; report the last sustained rate')
+    .option('-c, --config <file>', 'job config (YAML) with an optional ramp section')
+    .option('-s, --set <path=value>', 'override a config field (repeatable)', collect, [])
+    .option('-p, --partitioners <names>', 'comma-separated partitioners to test one after another (default: the config\'s)')
+    .addOption(new Option('--clock <clock>', 'clock').choices(['virtual', 'real']))
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print the results as JSON')
+    .action(async (o: { config?: string; set: string[]; partitioners?: string; clock?: string; quiet?: boolean; json?: boolean }) => {
+      const sets = [...o.set];
+      if (o.clock) sets.push(`clock=${o.clock}`);
+      const cfg = loadJobConfig(o.config, sets);
+      const names = o.partitioners ? o.partitioners.split(',').map((x) => x.trim()).filter(Boolean) : [cfg.partitioner.name];
+      const { text, json } = await maxThroughputCommand(cfg, names, { quiet: o.quiet });
+      process.stdout.write((o.json ? JSON.stringify(json, null, 2) : text) + '\n');
+    });
+  program
+    .command('compare')
+    .description('compare partitioners × workloads × tasks; write JSON/CSV results and a Markdown + HTML report')
+    .option('-c, --config <file>', 'experiment file', 'params/compare.yaml')
+    .option('-o, --out <dir>', 'results folder (default: the file\'s output.dir)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { config: string; out?: string; quiet?: boolean }) => {
+      const cfg = loadCompareConfig(o.config);
+      if (o.out) cfg.output.dir = o.out;
+      const { dir } = await compareCommand(cfg, { file: o.config, quiet: o.quiet });
+      process.stdout.write(`report: ${dir}/report.md and ${dir}/report.html\n`);
+    });
+  program
+    .command('report')
+    .description('rebuild report.md, report.html and results.csv from a results folder (its results.json)')
+    .argument('<dir>', 'results folder written by sas compare')
+    .action(async (dir: string) => {
+      await rebuildReport(dir);
+      process.stdout.write(`report: ${dir}/report.md and ${dir}/report.html\n`);
     });
   program
     .command('list')

@@ -1,0 +1,184 @@
+// `sas compare`: every partitioner × workload × task × repetition, max throughput plus a fixed-rate run, and a report.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, SasError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validate.js';
+import { readYamlFile, validateJob, type JobConfig } from '../engine/config.js';
+import { buildJob, runJob } from '../engine/job.js';
+import { runMaxThroughput } from '../engine/max-throughput.js';
+import { writeReport, type CompareResults, type RunResult } from '../report/index.js';
+import { ResultsDir } from './output.js';
+import { createProgress } from './progress.js';
+import { toRunResult } from './run.js';
+import { writeCorpusTrace } from './trace.js';
+
+const named = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) })]);
+
+/** The experiment file schema (params/compare.yaml; every field documented in docs/compare.md). */
+export const compareSchema = z.strictObject({
+  /** Job config fields shared by every run (see docs/params.md). */
+  base: z.record(z.string(), z.unknown()).default({}),
+  partitioners: z.array(named).min(1, 'list at least one partitioner'),
+  workloads: z.array(z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}), label: z.string().min(1).optional() })).min(1, 'list at least one workload'),
+  /** Tasks; an entry may override base fields (`base`) and the fixed rate for its runs, e.g. a lower capacity for a costlier task. */
+  tasks: z
+    .array(
+      z.union([
+        z.string().min(1),
+        z.strictObject({
+          name: z.string().min(1),
+          params: z.record(z.string(), z.unknown()).default({}),
+          base: z.record(z.string(), z.unknown()).default({}),
+          fixedRate: z.strictObject({ rate: z.number().positive().optional(), durationMs: z.number().positive().optional() }).optional(),
+        }),
+      ]),
+    )
+    .min(1, 'list at least one task'),
+  repetitions: z.number().int().min(1).max(100).default(1),
+  /** Seed of repetition i is seeds[i] (default: base seed + i). */
+  seeds: z.array(z.number().int().nonnegative()).optional(),
+  /** Run the max-throughput ramp for every combination. Default true. */
+  maxThroughput: z.boolean().default(true),
+  /** The fixed-rate run that gives imbalance and latency over time. */
+  fixedRate: z.strictObject({ rate: z.number().positive().default(20_000), durationMs: z.number().positive().default(10_000) }).prefault({}),
+  output: z.strictObject({ dir: z.string().min(1).default('results'), name: z.string().regex(/^[A-Za-z0-9._-]+$/).optional() }).prefault({}),
+});
+export type CompareConfig = z.infer<typeof compareSchema>;
+
+interface Combo {
+  readonly task: { name: string; params: Record<string, unknown> };
+  readonly fixedRate: { rate: number; durationMs: number };
+  readonly workload: { name: string; params: Record<string, unknown>; label: string };
+  readonly partitioner: { name: string; params: Record<string, unknown> };
+  readonly repetition: number;
+  readonly seed: number;
+  readonly job: JobConfig;
+}
+
+const asNamed = (x: z.infer<typeof named>) => (typeof x === 'string' ? { name: x, params: {} } : { name: x.name, params: x.params });
+
+type TaskEntry = CompareConfig['tasks'][number];
+const taskOf = (t: TaskEntry) => (typeof t === 'string' ? { name: t, params: {}, base: {}, fixedRate: undefined } : t);
+
+/** `over` merged into `base`, one level deep for nested mappings (so `ramp: {…}` overrides single ramp fields). */
+function mergeBase(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? { ...(b as object), ...(v as object) } : v;
+  }
+  return out;
+}
+
+/**
+ * Workload label used in ids and the report: `label`; else the name when no other entry has that
+ * name (so the `uniform` ideal is found by name); else name plus params.
+ */
+function labelOf(w: { name: string; params: Record<string, unknown>; label?: string }, all: ReadonlyArray<{ name: string }>): string {
+  if (w.label) return w.label;
+  if (all.filter((x) => x.name === w.name).length === 1) return w.name;
+  const ps = Object.entries(w.params).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+  return ps.length ? `${w.name}(${ps.join(',')})` : w.name;
+}
+
+/**
+ * Expands the experiment into validated job configs, building each job once so that an unknown name, a
+ * bad parameter or a missing file fails before anything runs. The `trace` workload is a CSV trace made
+ * from the bundled corpus, written into `traceDir`.
+ */
+export function expandCompare(cfg: CompareConfig, traceDir: string, file?: string): Combo[] {
+  const combos: Combo[] = [];
+  const traces = new Map<string, string>();
+  cfg.tasks.forEach((entry, ti) => {
+    const te = taskOf(entry);
+    const task = { name: te.name, params: te.params };
+    const base = mergeBase(cfg.base, te.base);
+    const baseSeed = typeof base.seed === 'number' ? base.seed : 1;
+    const fixedRate = { rate: te.fixedRate?.rate ?? cfg.fixedRate.rate, durationMs: te.fixedRate?.durationMs ?? cfg.fixedRate.durationMs };
+    cfg.workloads.forEach((w, wi) => {
+      let wl = { name: w.name, params: { ...w.params } };
+      if (w.name === 'trace') {
+        const format = task.name === 'wordcount' ? 'text' : 'values';
+        let path = traces.get(format);
+        if (!path) {
+          path = join(traceDir, `trace-${format}.csv`);
+          writeCorpusTrace(path, format);
+          traces.set(format, path);
+        }
+        wl = { name: 'csv', params: { ...w.params, path, format } };
+      }
+      cfg.partitioners.map(asNamed).forEach((p, pi) => {
+        for (let rep = 0; rep < cfg.repetitions; rep++) {
+          const seed = cfg.seeds ? cfg.seeds[rep % cfg.seeds.length] : baseSeed + rep;
+          const raw = { ...base, seed, task, workload: wl, partitioner: p, output: { metrics: false } };
+          let job: JobConfig;
+          try {
+            job = validateJob(raw, file);
+            buildJob(job);
+          } catch (e) {
+            if (e instanceof SasError) {
+              const where = `tasks[${ti}], workloads[${wi}], partitioners[${pi}]`;
+              throw new SasError(e.code, `${file ?? 'compare config'} (${where}): ${e.message}`, { context: { ...e.context, where } });
+            }
+            throw e;
+          }
+          // The report shows the workload as listed (a trace's generated path is an implementation detail).
+          combos.push({ task, fixedRate, workload: { name: wl.name, params: w.params, label: labelOf(w, cfg.workloads) }, partitioner: p, repetition: rep, seed, job });
+        }
+      });
+    });
+  });
+  return combos;
+}
+
+/** Loads and validates a compare file. */
+export function loadCompareConfig(file: string): CompareConfig {
+  return parseOrThrow(compareSchema, readYamlFile(file), '', file);
+}
+
+/**
+ * Runs every combination (ramp, then fixed-rate run) and writes results.json/csv, report.md and
+ * report.html to `<output.dir>/<name>/` atomically. Returns the folder.
+ */
+export async function compareCommand(cfg: CompareConfig, opts: { file?: string; quiet?: boolean; name?: string } = {}): Promise<{ dir: string; results: CompareResults }> {
+  const name = opts.name ?? cfg.output.name ?? `compare-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+  const out = new ResultsDir(cfg.output.dir, name);
+  try {
+    const combos = expandCompare(cfg, out.tmpPath, opts.file);
+    if (combos.length === 0) throw new ConfigError('nothing to run: the experiment expands to no combination', { field: 'partitioners' });
+    const progress = createProgress(`compare (${combos.length} runs)`, opts.quiet);
+    const runs: RunResult[] = [];
+    for (let i = 0; i < combos.length; i++) {
+      const c = combos[i];
+      const tag = `${c.task.name}/${c.workload.label}/${c.partitioner.name}${cfg.repetitions > 1 ? ` #${c.repetition}` : ''}`;
+      progress.update(i / combos.length, tag);
+      const started = new Date();
+      const max = cfg.maxThroughput ? await runMaxThroughput(c.job) : undefined;
+      const fixed = { ...c.job, source: { rate: c.fixedRate.rate }, durationMs: c.fixedRate.durationMs };
+      const res = await runJob(buildJob(fixed));
+      const id = `${c.task.name}-${c.workload.label}-${c.partitioner.name}-r${c.repetition}`.replace(/[^A-Za-z0-9._=,()-]/g, '_');
+      const r = toRunResult(fixed, res, started, id, c.repetition);
+      runs.push({
+        ...r,
+        workload: { name: c.workload.label, params: c.workload.params },
+        summary: { ...r.summary, ...(max ? { maxThroughput: max.maxThroughput } : {}) },
+      });
+    }
+    progress.update(1, 'writing report');
+    progress.stop();
+    const results: CompareResults = { createdAt: new Date().toISOString(), config: cfg as unknown as Record<string, unknown>, runs };
+    mkdirSync(out.tmpPath, { recursive: true });
+    await writeReport(results, out.tmpPath);
+    const dir = await out.commit();
+    return { dir, results };
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+/** Reads a results.json (used by tests). */
+export function readResults(dir: string): CompareResults {
+  return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as CompareResults;
+}
