@@ -5,6 +5,7 @@ import { loadJobConfig } from '../engine/config.js';
 import { partitionerNames } from '../partitioners/index.js';
 import { taskNames, workloadNames } from '../tasks/index.js';
 import { runCommand } from './run.js';
+import { stressCommand } from './stress.js';
 import { compareCommand, loadCompareConfig } from './compare.js';
 import { maxThroughputCommand } from './max-throughput.js';
 import { rebuildReport } from '../report/index.js';
@@ -39,6 +40,20 @@ export function buildProgram(): Command {
       const cfg = loadJobConfig(o.config, sets);
       const { result, text } = await runCommand(cfg, { quiet: o.quiet, write: o.write });
       process.stdout.write((o.json ? JSON.stringify(result.summary, null, 2) : text) + '\n');
+    });
+  program
+    .command('stress')
+    .description('fixed rate under distribution shifts; logs partitioner overhead, memory and idle time every slide')
+    .option('-c, --config <file>', 'job config', 'params/stress.yaml')
+    .option('-s, --set <path=value>', 'override a config field (repeatable)', collect, [])
+    .option('-p, --partitioner <name>', 'partitioner')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { config: string; set: string[]; partitioner?: string; quiet?: boolean }) => {
+      const sets = [...o.set];
+      if (o.partitioner) sets.push(`partitioner.name=${o.partitioner}`);
+      const { dir, lines } = await stressCommand(loadJobConfig(o.config, sets), { quiet: o.quiet });
+      const worstIdle = lines.map((l) => Math.min(...l.idleMs));
+      process.stdout.write(`stress: ${lines.length} slides; max partitioner CPU share ${Math.max(0, ...lines.map((l) => l.partitionerCpuShare)).toFixed(4)}; peak RSS ${(Math.max(...lines.map((l) => l.rssBytes)) / 2 ** 20).toFixed(0)} MiB; busiest worker idle min ${Math.min(...worstIdle).toFixed(0)} ms/s\nlog: ${dir}/stress.jsonl\n`);
     });
   program
     .command('max-throughput')

@@ -15,7 +15,7 @@ export function jsonSafe(_key: string, v: unknown): unknown {
 export class ResultsDir {
   readonly finalPath: string;
   readonly tmpPath: string;
-  private metrics: WriteStream | undefined;
+  private readonly streams = new Map<string, WriteStream>();
 
   constructor(dir: string, name: string) {
     this.finalPath = join(dir, name);
@@ -31,8 +31,14 @@ export class ResultsDir {
 
   /** Appends one slide report as a JSONL line to metrics.jsonl. */
   appendSlide(r: SlideReport): void {
-    this.metrics ??= createWriteStream(join(this.tmpPath, 'metrics.jsonl'));
-    this.metrics.write(JSON.stringify(r, jsonSafe) + '\n');
+    this.appendLine('metrics.jsonl', r);
+  }
+
+  /** Appends one JSON line to `file` (kept open until commit). */
+  appendLine(file: string, value: unknown): void {
+    let st = this.streams.get(file);
+    if (!st) this.streams.set(file, (st = createWriteStream(join(this.tmpPath, file))));
+    st.write(JSON.stringify(value, jsonSafe) + '\n');
   }
 
   /** Closes files and moves the folder into place. */
@@ -48,11 +54,10 @@ export class ResultsDir {
     rmSync(this.tmpPath, { recursive: true, force: true });
   }
 
-  private closeStream(): Promise<void> {
-    const s = this.metrics;
-    this.metrics = undefined;
-    if (!s) return Promise.resolve();
-    return new Promise((res, rej) => s.end((e?: Error | null) => (e ? rej(e) : res())));
+  private async closeStream(): Promise<void> {
+    const all = [...this.streams.values()];
+    this.streams.clear();
+    await Promise.all(all.map((s) => new Promise<void>((res, rej) => s.end((e?: Error | null) => (e ? rej(e) : res())))));
   }
 }
 
