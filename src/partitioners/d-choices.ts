@@ -1,8 +1,6 @@
 // D-Choices: head keys get d hash choices, d from the paper's formula; tail keys use PKG (Nasir et al., ICDE 2016).
 import { z } from 'zod';
-import { murmurWorker } from './shared/hashing.js';
-import { ChoiceCache, HeadSummary, dChoicesD } from './shared/head.js';
-import { WindowedLoads } from './shared/window.js';
+import { ChoiceCache, HeadSummary, LevelLoads, choiceH1, choiceH2, dChoicesD, hashChoice } from './shared/head.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `d-choices` (and, minus the d-specific ones, `w-choices`). */
@@ -15,7 +13,7 @@ export const dChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources, each with its own summary and local loads; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of choice H_0; H_i uses seed + i. Default 0. */
+  /** Seed of the double-hashing choices (h1 uses seed, h2 seed + 1; see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
   /** Recompute d every this many head records of a source (1 = per record, as the simulator). Default 1000. */
   dRefreshEvery: z.number().int().min(1).default(1000),
@@ -32,8 +30,9 @@ export interface DChoicesPartitioner extends Partitioner {
 /**
  * D-Choices (partitioners.md §2.3, SLBSimulator `LBDChoice`): per source a SpaceSaving summary finds
  * the head H (estimated share > θ). A head record goes to the least locally loaded of its d choices
- * H_0..H_{d−1}(k) (all n workers when d ≥ n); a tail record uses PKG on H_0, H_1. Ties: first
- * candidate wins. d comes from {@link dChoicesD} on the summary's p1, pH and |H|, clamped to ≥ minD,
+ * H_0..H_{d−1}(k) (all n workers when d ≥ n); a tail record uses PKG on H_0, H_1. Ties: PKG's
+ * first candidate wins; among head choices the lowest worker index wins (the simulator took the
+ * first in list order; choices are random, so the two rules are equivalent in distribution). d comes from {@link dChoicesD} on the summary's p1, pH and |H|, clamped to ≥ minD,
  * refreshed every `dRefreshEvery` head records. A key never uses more than max-d-so-far workers.
  */
 export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof dChoicesParams>): DChoicesPartitioner {
@@ -42,11 +41,10 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
   const theta = 2 / (n * params.threshold);
   const heads = Array.from({ length: s }, () => new HeadSummary(ctx.numKeys, params.capacity, theta));
   const caches = Array.from({ length: s }, () => new ChoiceCache(params.capacity, n, params.seed));
-  const loads = Array.from({ length: s }, () => WindowedLoads.cumulative(n));
+  const loads = Array.from({ length: s }, () => new LevelLoads(n));
   const dCur = new Int32Array(s).fill(Math.min(n, Math.max(params.minD, 2)));
   const untilRefresh = new Int32Array(s);
-  const seed0 = params.seed;
-  const seed1 = params.seed + 1;
+  const seed = params.seed;
   let src = 0;
 
   function refresh(i: number): void {
@@ -68,8 +66,10 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
       const slot = heads[i].offer(key);
       let w: number;
       if (slot < 0) {
-        const c1 = murmurWorker(key, seed0, n);
-        const c2 = murmurWorker(key, seed1, n);
+        const h1 = choiceH1(key, seed);
+        const h2 = choiceH2(key, seed);
+        const c1 = hashChoice(h1, h2, 0, n);
+        const c2 = hashChoice(h1, h2, 1, n);
         w = load[c2] < load[c1] ? c2 : c1;
       } else {
         if (--untilRefresh[i] <= 0) refresh(i);
@@ -77,7 +77,7 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
         if (d >= n) {
           w = lw.argmin();
         } else {
-          w = caches[i].pick(slot, key, d, load);
+          w = caches[i].pickLevel(slot, key, d, lw);
         }
       }
       lw.add(w);

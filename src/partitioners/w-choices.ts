@@ -1,8 +1,6 @@
 // W-Choices: head keys may go to any worker (the least loaded); tail keys use PKG (Nasir et al., ICDE 2016).
 import { z } from 'zod';
-import { murmurWorker } from './shared/hashing.js';
-import { HeadSummary } from './shared/head.js';
-import { WindowedLoads } from './shared/window.js';
+import { HeadSummary, LevelLoads, choiceH1, choiceH2, hashChoice } from './shared/head.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `w-choices`. */
@@ -13,7 +11,7 @@ export const wChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources with local state; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of the tail's first choice; the second uses seed + 1. Default 0. */
+  /** Seed of the tail's two double-hashing choices (see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
 });
 
@@ -28,9 +26,8 @@ export function createWChoices(ctx: PartitionerContext, params: z.infer<typeof w
   const s = params.sources;
   const theta = 2 / (n * params.threshold);
   const heads = Array.from({ length: s }, () => new HeadSummary(ctx.numKeys, params.capacity, theta));
-  const loads = Array.from({ length: s }, () => WindowedLoads.cumulative(n));
-  const seed0 = params.seed;
-  const seed1 = params.seed + 1;
+  const loads = Array.from({ length: s }, () => new LevelLoads(n));
+  const seed = params.seed;
   let src = 0;
   return {
     name: 'w-choices',
@@ -42,8 +39,10 @@ export function createWChoices(ctx: PartitionerContext, params: z.infer<typeof w
       const lw = loads[i];
       let w: number;
       if (heads[i].offer(key) < 0) {
-        const c1 = murmurWorker(key, seed0, n);
-        const c2 = murmurWorker(key, seed1, n);
+        const h1 = choiceH1(key, seed);
+        const h2 = choiceH2(key, seed);
+        const c1 = hashChoice(h1, h2, 0, n);
+        const c2 = hashChoice(h1, h2, 1, n);
         w = lw.load[c2] < lw.load[c1] ? c2 : c1;
       } else {
         w = lw.argmin();

@@ -4,6 +4,7 @@ import { createPartitioner, partitionerNames } from '../../src/partitioners/inde
 import type { DChoicesPartitioner } from '../../src/partitioners/d-choices.js';
 import type { DaltonPartitioner } from '../../src/partitioners/dalton.js';
 import type { DaltonOfflinePartitioner } from '../../src/partitioners/dalton-offline.js';
+import { mergeQTables } from '../../src/partitioners/shared/q-merge.js';
 import type { Partitioner } from '../../src/partitioners/types.js';
 import { ctxWith } from './helpers.js';
 
@@ -200,16 +201,24 @@ describe('properties of every partitioner', () => {
     expect(spread(false)).toBeGreaterThan(1); // hard-coded ε = 0.1 explores
   });
 
-  it('cooperative dalton: instances merge their Q-tables every sync interval', () => {
+  it('cooperative dalton: instances merge their Q-tables every sync interval and adopt the merged rows', () => {
     const ctx = ctxWith(8, 100, 3);
     const p = createPartitioner('dalton', ctx, { instances: 3, counter: 'exact', slideMs: 100, windowMs: 1000 }) as DaltonPartitioner;
     for (let i = 0; i < 30000; i++) {
       ctx.clock.nowMs = i / 10;
       p.route(i % 3 === 0 ? 7 : i % 100);
     }
-    expect(p.merges).toBe(29); // t = 0..2999.9 ms, syncs at 100, 200, …, 2900
-    // After a merge every instance holds the same Q row for the hot key, up to the updates since.
-    const rows = p.cores.map((c) => c.qRow(7));
-    for (const r of rows) expect(r).not.toBeNull();
+    expect(p.merges).toBe(29); // t = 0..2999.9 ms: syncs at 100, 200, …, 2900
+    const expected = mergeQTables(
+      p.cores.map((c) => c.snapshot()),
+      8,
+      -2,
+    );
+    const i7 = Array.from(expected.keys).indexOf(7);
+    expect(i7).toBeGreaterThanOrEqual(0);
+    ctx.clock.nowMs = 3000;
+    p.route(50); // a cold key: triggers the 30th merge, leaves key 7's rows as merged
+    expect(p.merges).toBe(30);
+    for (const c of p.cores) expect(Array.from(c.qRow(7)!)).toEqual(Array.from(expected.q.slice(i7 * 8, i7 * 8 + 8)));
   });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
-import { ChoiceCache, dChoicesD } from '../../src/partitioners/shared/head.js';
+import { ChoiceCache, LevelLoads, choiceH1, choiceH2, dChoicesD, hashChoice } from '../../src/partitioners/shared/head.js';
 import { CountMinSketch, IntervalCounts, IntervalHotDetector, SpaceSaving } from '../../src/partitioners/shared/hot-keys.js';
 import { autoTrueHotKeys, maskRanges, maskSize, zipfHotFrequencies } from '../../src/partitioners/shared/mask.js';
 import { mergeQTables } from '../../src/partitioners/shared/q-merge.js';
@@ -143,28 +143,21 @@ describe('WindowedLoads and FragmentTracker', () => {
 });
 
 describe('D-Choices helpers', () => {
-  it('ChoiceCache.pick equals a naive first-minimum over the d choices while loads only grow', () => {
+  it('d formula: one key carrying all traffic needs every worker', () => {
+    expect(dChoicesD(1, 1, 1, 4, 1e-4)).toBe(4);
+  });
+  it('double-hashing choices: in [0, n), golden fastrange values', () => {
+    // fastrange(x, n) = floor(x · n / 2^32): h1 = 0, h2 = 2^30 + 1 → x_i = i·(2^30 + 1) → i for n = 4.
+    expect([0, 1, 2, 3].map((i) => hashChoice(0, 2 ** 30 + 1, i, 4))).toEqual([0, 1, 2, 3]);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 2, max: 8 })), { maxLength: 200, size: 'max' }), (ops) => {
-        const n = 8;
-        const cache = new ChoiceCache(4, n, 0);
-        const load = new Float64Array(n);
-        for (const [slot, bump, d] of ops) {
-          const key = 100 + slot;
-          const w = cache.pick(slot, key, d, load);
-          const base = cache.ensure(slot, key, d);
-          let best = cache.choices[base];
-          for (let i = 1; i < d; i++) if (load[cache.choices[base + i]] < load[best]) best = cache.choices[base + i];
-          expect(w).toBe(best);
-          load[w]++;
-          load[bump]++;
-        }
+      fc.property(fc.integer(), fc.integer({ min: 0, max: 5 }), (key, k) => {
+        const n = 2 ** k;
+        const h1 = choiceH1(key, 0);
+        const h2 = choiceH2(key, 0);
+        const ws = Array.from({ length: n }, (_, i) => hashChoice(h1, h2, i, n));
+        for (const w of ws) expect(Number.isInteger(w) && w >= 0 && w < n).toBe(true);
       }),
     );
-  });
-  it('d formula: a uniform stream needs only d = round(p1·n) choices', () => {
-    expect(dChoicesD(0.1, 0.1, 1, 10, 1e-4)).toBeGreaterThanOrEqual(1);
-    expect(dChoicesD(1, 1, 1, 4, 1e-4)).toBe(4);
   });
 });
 
@@ -287,5 +280,37 @@ describe('cooperative Q-table merge', () => {
 describe('Zipf head probabilities', () => {
   it('p1 of Zipf(1e5, 1.5) is about 0.38 (saspartitioner.md §5.2)', () => {
     expect(zipfProbabilities(100000, 1.5)[0]).toBeCloseTo(0.38, 2);
+  });
+});
+
+describe('LevelLoads and ChoiceCache.pickLevel', () => {
+  it('level bit sets track the two lowest loads; pickLevel = least-loaded choice, lowest index on ties', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 39 }), fc.integer({ min: 1, max: 40 })), { maxLength: 300, size: 'max' }),
+        (ops) => {
+          const n = 40; // two words
+          const lv = new LevelLoads(n);
+          const cache = new ChoiceCache(4, n, 0);
+          for (const [slot, bump, d] of ops) {
+            const key = 1000 + slot;
+            const w = cache.pickLevel(slot, key, d, lv);
+            const base = cache.ensure(slot, key, d);
+            const choices = Array.from(cache.choices.slice(base, base + d));
+            const m = Math.min(...choices.map((c) => lv.load[c]));
+            expect(w).toBe(Math.min(...choices.filter((c) => lv.load[c] === m)));
+            lv.add(w);
+            lv.add(bump);
+            const min = Math.min(...lv.load);
+            expect(lv.level).toBe(min);
+            expect(lv.argmin()).toBe(Array.from(lv.load).indexOf(min));
+            for (let x = 0; x < n; x++) {
+              expect(((lv.level0[x >>> 5] >>> (x & 31)) & 1) === 1).toBe(lv.load[x] === min);
+              expect(((lv.level1[x >>> 5] >>> (x & 31)) & 1) === 1).toBe(lv.load[x] === min + 1);
+            }
+          }
+        },
+      ),
+    );
   });
 });

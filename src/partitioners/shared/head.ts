@@ -1,5 +1,5 @@
 // The head of the key distribution as D-Choices/W-Choices see it: a per-source SpaceSaving summary and θ.
-import { murmurWorker } from './hashing.js';
+import { murmur3Int } from '../../common/hash.js';
 import { SpaceSaving } from './hot-keys.js';
 
 /**
@@ -66,9 +66,31 @@ export function dChoicesD(p1: number, pH: number, h: number, n: number, eps: num
 }
 
 /**
- * Cached candidate lists of head keys: the i-th choice of a key is murmur3 with seed `seedBase + i`
- * (SLBSimulator draws H_0..H_{d−1}, duplicates allowed). Cached per summary slot so a hot record
- * costs no hashing. Invariant: for a slot whose cached key is k, `choices[slot·n + i]` = H_i(k) for i < built.
+ * The i-th hash choice of a key by double hashing (Kirsch and Mitzenmacher 2006): with
+ * h1 = murmur3(key, seed) and h2 = murmur3(key, seed + 1) | 1, choice i is
+ * fastrange(h1 + i·h2, n) = floor(((h1 + i·h2) mod 2^32) · n / 2^32). Two hashes give any number of
+ * choices; the simulator drew d independent murmur3_128 hashes instead (the choices differ, their
+ * distribution does not).
+ */
+export function hashChoice(h1: number, h2: number, i: number, n: number): number {
+  return Math.floor((((h1 + Math.imul(i, h2)) >>> 0) * n) / 4294967296);
+}
+
+/** h1 of {@link hashChoice}. */
+export function choiceH1(key: number, seed: number): number {
+  return murmur3Int(key, seed) | 0;
+}
+
+/** h2 of {@link hashChoice} (odd). */
+export function choiceH2(key: number, seed: number): number {
+  return murmur3Int(key, seed + 1) | 1;
+}
+
+/**
+ * Cached candidate lists of head keys: choice i of a key is {@link hashChoice} (choices 0 and 1
+ * are also the tail's PKG pair, so a key keeps its two choices when it enters the head). Cached
+ * per summary slot so a hot record costs no hashing. Invariant: for a slot whose cached key is k,
+ * `choices[slot·n + i]` is choice i of k for i < built.
  */
 export class ChoiceCache {
   private readonly n: number;
@@ -76,9 +98,12 @@ export class ChoiceCache {
   readonly choices: Int32Array;
   private readonly key: Int32Array;
   private readonly built: Int32Array;
+  private readonly h1: Int32Array;
+  private readonly h2: Int32Array;
   private readonly dUsed: Int32Array;
-  private readonly minVal: Float64Array;
-  private readonly ptr: Int32Array;
+  private readonly words: number;
+  /** Per slot, the bit set of its first `dUsed` choices (`words` int32 words per slot). */
+  private readonly masks: Int32Array;
 
   constructor(capacity: number, n: number, seedBase: number) {
     this.n = n;
@@ -86,9 +111,97 @@ export class ChoiceCache {
     this.choices = new Int32Array(capacity * n);
     this.key = new Int32Array(capacity).fill(-1);
     this.built = new Int32Array(capacity);
+    this.h1 = new Int32Array(capacity);
+    this.h2 = new Int32Array(capacity);
     this.dUsed = new Int32Array(capacity);
-    this.minVal = new Float64Array(capacity).fill(-1);
-    this.ptr = new Int32Array(capacity);
+    this.words = (n + 31) >>> 5;
+    this.masks = new Int32Array(capacity * this.words);
+  }
+
+  /**
+   * The least-loaded of `key`'s first d choices, lowest worker index on ties, using the two lowest
+   * load levels of `levels` as bit sets: O(P/32) per record instead of O(d). Falls back to a scan of
+   * the d choices when none of them is at the lowest two levels.
+   */
+  pickLevel(slot: number, key: number, d: number, levels: LevelLoads): number {
+    const wd = this.words;
+    const mb = slot * wd;
+    if (this.key[slot] !== key || this.dUsed[slot] !== d) {
+      const base = this.ensure(slot, key, d);
+      this.dUsed[slot] = d;
+      this.masks.fill(0, mb, mb + wd);
+      for (let i = 0; i < d; i++) {
+        const w = this.choices[base + i];
+        this.masks[mb + (w >>> 5)] |= 1 << (w & 31);
+      }
+    }
+    const masks = this.masks;
+    const l0 = levels.level0;
+    for (let i = 0; i < wd; i++) {
+      const x = masks[mb + i] & l0[i];
+      if (x !== 0) return (i << 5) + (31 - Math.clz32(x & -x));
+    }
+    const l1 = levels.level1;
+    for (let i = 0; i < wd; i++) {
+      const x = masks[mb + i] & l1[i];
+      if (x !== 0) return (i << 5) + (31 - Math.clz32(x & -x));
+    }
+    const base = slot * this.n;
+    const load = levels.load;
+    let best = this.choices[base];
+    let bv = load[best];
+    for (let i = 1; i < d; i++) {
+      const w = this.choices[base + i];
+      const v = load[w];
+      if (v < bv || (v === bv && w < best)) {
+        bv = v;
+        best = w;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The least-loaded of `key`'s first d choices, lowest worker index on ties, using the two lowest
+   * load levels of `levels` as bit sets: O(P/32) per record instead of O(d). Falls back to a scan of
+   * the d choices when none of them is at the lowest two levels.
+   */
+  pickLevel(slot: number, key: number, d: number, levels: LevelLoads): number {
+    const wd = this.words;
+    const mb = slot * wd;
+    if (this.key[slot] !== key || this.dUsed[slot] !== d) {
+      const base = this.ensure(slot, key, d);
+      this.dUsed[slot] = d;
+      this.masks.fill(0, mb, mb + wd);
+      for (let i = 0; i < d; i++) {
+        const w = this.choices[base + i];
+        this.masks[mb + (w >>> 5)] |= 1 << (w & 31);
+      }
+    }
+    const masks = this.masks;
+    const l0 = levels.level0;
+    for (let i = 0; i < wd; i++) {
+      const x = masks[mb + i] & l0[i];
+      if (x !== 0) return (i << 5) + (31 - Math.clz32(x & -x));
+    }
+    const l1 = levels.level1;
+    for (let i = 0; i < wd; i++) {
+      const x = masks[mb + i] & l1[i];
+      if (x !== 0) return (i << 5) + (31 - Math.clz32(x & -x));
+    }
+    const base = slot * this.n;
+    const load = levels.load;
+    let best = this.choices[base];
+    let bv = load[best];
+    for (let i = 1; i < d; i++) {
+      const w = this.choices[base + i];
+      const v = load[w];
+      if (v < bv || (v === bv && w < best)) {
+        bv = v;
+        best = w;
+      }
+    }
+    return best;
   }
 
   /**
@@ -132,9 +245,72 @@ export class ChoiceCache {
       this.key[slot] = key;
       this.built[slot] = 0;
       this.dUsed[slot] = 0;
+      this.h1[slot] = choiceH1(key, this.seedBase);
+      this.h2[slot] = choiceH2(key, this.seedBase);
     }
-    for (let i = this.built[slot]; i < d; i++) this.choices[base + i] = murmurWorker(key, this.seedBase + i, this.n);
+    const h1 = this.h1[slot];
+    const h2 = this.h2[slot];
+    for (let i = this.built[slot]; i < d; i++) this.choices[base + i] = hashChoice(h1, h2, i, this.n);
     if (d > this.built[slot]) this.built[slot] = d;
     return base;
+  }
+}
+
+/**
+ * Cumulative integer load counters with the workers at the lowest load level m (`level0`) and at
+ * m + 1 (`level1`) kept as bit sets of ⌈P/32⌉ int32 words. Invariant: bit w of level0 is set iff
+ * load[w] = m = min load; bit w of level1 iff load[w] = m + 1. `add` is O(1) except when the minimum
+ * rises (once every ≥ 1 records, O(P)); `argmin` (lowest index) is O(P/32).
+ */
+export class LevelLoads {
+  readonly n: number;
+  readonly load: Float64Array;
+  readonly level0: Int32Array;
+  readonly level1: Int32Array;
+  /** The minimum load m. */
+  level = 0;
+
+  constructor(n: number) {
+    this.n = n;
+    this.load = new Float64Array(n);
+    const words = (n + 31) >>> 5;
+    this.level0 = new Int32Array(words);
+    this.level1 = new Int32Array(words);
+    for (let w = 0; w < n; w++) this.level0[w >>> 5] |= 1 << (w & 31);
+  }
+
+  /** Adds one record to worker `w`. */
+  add(w: number): void {
+    const l = this.load[w];
+    this.load[w] = l + 1;
+    const bit = 1 << (w & 31);
+    const i = w >>> 5;
+    if (l === this.level) {
+      this.level0[i] &= ~bit;
+      this.level1[i] |= bit;
+      let empty = true;
+      for (let j = 0; j < this.level0.length; j++) if (this.level0[j] !== 0) { empty = false; break; }
+      if (empty) this.rise();
+    } else if (l === this.level + 1) {
+      this.level1[i] &= ~bit;
+    }
+  }
+
+  private rise(): void {
+    this.level++;
+    this.level0.set(this.level1);
+    this.level1.fill(0);
+    const next = this.level + 1;
+    for (let w = 0; w < this.n; w++) if (this.load[w] === next) this.level1[w >>> 5] |= 1 << (w & 31);
+  }
+
+  /** Lowest-index worker with the minimum load. */
+  argmin(): number {
+    const l0 = this.level0;
+    for (let i = 0; i < l0.length; i++) {
+      const x = l0[i];
+      if (x !== 0) return (i << 5) + (31 - Math.clz32(x & -x));
+    }
+    return 0;
   }
 }
