@@ -52,6 +52,32 @@ export const jobSchema = z.strictObject({
   task: named('wordcount'),
   workload: named('zipf'),
   partitioner: named('hash'),
+  migration: z
+    .strictObject({
+      /**
+       * Keyed-state migration for global tasks (keyedcount): records route by bin owner and a bin moves,
+       * with its state, when the partitioner sends a majority of its traffic elsewhere. Default true.
+       * False: every record goes where the partitioner says and split state is merged at the end.
+       */
+      enabled: z.boolean().default(true),
+      /** log2 of the number of bins (power of two). Default 10 (1024 bins). */
+      binBits: z.number().int().min(1).max(16).default(10),
+      /** all-at-once | fluid | batched | chunked. Default batched (Megaphone's bipartite rounds). */
+      strategy: z.enum(['all-at-once', 'fluid', 'batched', 'chunked']).default('batched'),
+      /** Move order: hot-first (default), bin, random. */
+      order: z.enum(['hot-first', 'bin', 'random']).default('hot-first'),
+      /** A bin moves when this share of its records in a slide was routed by the partitioner to one other worker. Default 0.5. */
+      minShare: z.number().gt(0).max(1).default(0.5),
+      /** ...and it had at least this many records in the slide. Default 50. */
+      minRecords: z.number().int().min(1).default(50),
+      /** State transfer bandwidth (virtual clock), bytes/s. Default 100 MB/s. */
+      bandwidthBytesPerSec: z.number().positive().default(100e6),
+      /** Export + import CPU time per state entry (virtual clock), µs. Default 1. */
+      entryCostUs: z.number().min(0).default(1),
+      /** Pause between migration steps, ms (Megaphone's drain gap). Default 0. */
+      gapMs: z.number().min(0).default(0),
+    })
+    .prefault({}),
   ramp: z
     .strictObject({
       /** Warm-up steps before the ramp, not judged. Default: none. */

@@ -55,6 +55,7 @@ export function buildJob(cfg: JobConfig, opts: { sink?: Sink; partitioner?: (clo
     durationMs: cfg.durationMs,
     maxRecords: cfg.maxRecords ?? Infinity,
     rate: new RateSchedule(cfg.source.rate),
+    migration: cfg.migration.enabled ? cfg.migration : undefined,
   };
   const self = import.meta.url;
   const operator: OperatorSpec = {

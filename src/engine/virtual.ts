@@ -2,13 +2,17 @@
 import type { SlideReport } from '../common/metrics.js';
 import type { Partitioner } from '../partitioners/types.js';
 import type { TaskOperator, Workload } from '../tasks/types.js';
+import { InvariantError } from '../common/errors.js';
 import { Combiner } from './combiner.js';
 import { MetricsCollector, SlideAccumulator } from './metrics/collector.js';
+import { LogHistogram } from './metrics/histogram.js';
 import { Reducer } from './reducer.js';
 import type { Sink } from './sink.js';
 import type { RateSource } from './source.js';
 import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
+import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, planMigration, type MigrationSummary, type StateMsg } from './migration/index.js';
 
 /** Resolved engine parameters (validated by the config layer). */
 export interface EngineParams {
@@ -29,6 +33,10 @@ export interface EngineParams {
   readonly maxRecords: number;
   /** Target rate of the source (fixed, schedule, or a controller such as the max-throughput ramp). */
   readonly rate: RateSource;
+  /** Keyed-state migration for global tasks (undefined = state stays where the partitioner sends records). */
+  readonly migration?: MigrationSettings;
+  /** Migrations requested at fixed event times (tests, benchmarks); applied in order, each after the previous finished. */
+  readonly migrationSchedule?: readonly ScheduledMigration[];
 }
 
 /** The pluggable parts of a job. */
@@ -63,6 +71,10 @@ export interface RunResult {
   /** Partials merged by reducers / results forwarded directly. */
   readonly mergedPartials: number;
   readonly combinerRecords: number[];
+  /** Finished (and running) migrations, when keyed-state migration was on. */
+  readonly migrations: MigrationSummary[];
+  /** Whole-run per-record latency histogram (µs), for the CCDF. */
+  readonly latency: LogHistogram;
 }
 
 const MAX_BATCH = 1024;
@@ -124,6 +136,56 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   let records = 0;
   const wall0 = performance.now();
   let nextProgress = 0;
+
+  const runLatency = new LogHistogram();
+  /** Serves one record (or `svc` ms of work) at worker w, arriving at `arrival`; returns its finish time. */
+  const serve = (w: number, arrival: number, svc: number, eventTime: number): number => {
+    const start = arrival > lastFinish[w] ? arrival : lastFinish[w];
+    const fin = start + svc;
+    lastFinish[w] = fin;
+    const pos = ringPos[w];
+    ring[w * Q + pos] = fin;
+    ringPos[w] = pos + 1 === Q ? 0 : pos + 1;
+    ringCount[w]++;
+    // Busy time per slide of service (split across slide boundaries); the record counts where it finishes.
+    let s0 = Math.floor(start / slideMs);
+    const s1 = Math.floor(fin / slideMs);
+    if (s0 === s1) {
+      let arr = cacheArr[w];
+      if (cacheSlide[w] !== s0) {
+        arr = cacheArr[w] = aheadOf(s0);
+        cacheSlide[w] = s0;
+      }
+      arr[w] += svc;
+      arr[P + w]++;
+    } else {
+      let from = start;
+      for (; s0 <= s1; s0++) {
+        const to = Math.min(fin, (s0 + 1) * slideMs);
+        aheadOf(s0)[w] += to - from;
+        from = to;
+      }
+      aheadOf(s1)[P + w]++;
+    }
+    const lat = (fin - eventTime) * 1000;
+    acc.latency[w].record(lat);
+    runLatency.record(lat);
+    return fin;
+  };
+  /** Adds busy time at worker w without a record (state export/import work). */
+  const work = (w: number, at: number, ms: number): number => {
+    const start = at > lastFinish[w] ? at : lastFinish[w];
+    const fin = start + ms;
+    lastFinish[w] = fin;
+    let from = start;
+    for (let s0 = Math.floor(start / slideMs); s0 <= Math.floor(fin / slideMs); s0++) {
+      const to = Math.min(fin, (s0 + 1) * slideMs);
+      aheadOf(s0)[w] += to - from;
+      from = to;
+    }
+    return fin;
+  };
+  const keyed = op.kind === 'global' && params.migration ? new VirtualKeyed(params.migration, P, op, serve, work, lastFinish, svcPerUnit, params.migrationSchedule ?? []) : undefined;
 
   const closeWindowsThrough = (lastPane: number): void => {
     // Close every window whose last pane is <= lastPane and not closed yet.
@@ -187,6 +249,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     }
     collector.publish(s, acc, params.rate.rateAt(s * slideMs), partitioner.stats());
     acc.reset();
+    keyed?.onSlideEnd(end);
     const v = partitioner.stats().tableVersion;
     if (v !== lastVersion) {
       lastVersion = v;
@@ -201,6 +264,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     let n = rate === Infinity ? MAX_BATCH : Math.max(1, Math.min(MAX_BATCH, Math.floor((rate * slideMs) / 100_000)));
     n = Math.min(n, params.maxRecords - records);
     clock.nowMs = t;
+    keyed?.step(t);
     const got = workload.fill(keys, payloads, 0, n, t);
     if (got === 0) break;
     const r0 = process.hrtime.bigint();
@@ -209,6 +273,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     acc.routeCalls += got;
 
     let stop = false;
+    if (keyed) for (let i = 0; i < got; i++) dest[i] = keyed.route(keys[i], dest[i]);
     for (let i = 0; i < got; i++) {
       const w = dest[i];
       const key = keys[i];
@@ -240,35 +305,22 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
         curPane = pane;
         tracker?.startPane(pane);
       }
-      // Service.
-      const start = a > lastFinish[w] ? a : lastFinish[w];
-      const svc = op.cost(payloads[i]) * svcPerUnit[w];
-      const fin = start + svc;
-      lastFinish[w] = fin;
-      ring[base + pos] = fin;
-      ringPos[w] = pos + 1 === Q ? 0 : pos + 1;
-      ringCount[w]++;
-      // Busy time per slide of service (split across slide boundaries).
-      let s0 = Math.floor(start / slideMs);
-      const s1 = Math.floor(fin / slideMs);
-      if (s0 === s1) {
-        let arr = cacheArr[w];
-        if (cacheSlide[w] !== s0) {
-          arr = cacheArr[w] = aheadOf(s0);
-          cacheSlide[w] = s0;
+      if (keyed) {
+        keyed.deliverDue(a);
+        if (!keyed.apply(w, key, payloads[i], a)) {
+          acc.recordsIn[w]++;
+          acc.routed[w]++;
+          acc.emitted++;
+          records++;
+          if (hooks.recordInput) {
+            hooks.recordInput.keys.push(key);
+            hooks.recordInput.payloads.push(payloads[i]);
+            hooks.recordInput.times.push(a);
+          }
+          continue; // buffered until its bin's state arrives; served at the install
         }
-        arr[w] += svc;
-        arr[P + w]++;
-      } else {
-        let from = start;
-        for (; s0 <= s1; s0++) {
-          const to = Math.min(fin, (s0 + 1) * slideMs);
-          aheadOf(s0)[w] += to - from;
-          from = to;
-        }
-        aheadOf(s1)[P + w]++;
       }
-      acc.latency[w].record((fin - a) * 1000);
+      serve(w, a, op.cost(payloads[i]) * svcPerUnit[w], a);
       acc.recordsIn[w]++;
       acc.routed[w]++;
       acc.emitted++;
@@ -293,11 +345,15 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
 
   // Drain: close the windows holding the last records, then report every slide up to the last finish.
   if (records > 0) closeWindowsThrough(curPane + k - 1);
+  if (keyed) keyed.drain(t);
   let lastFin = t;
   for (let w = 0; w < P; w++) if (lastFinish[w] > lastFin) lastFin = lastFinish[w];
   const endSlide = Math.floor(Math.max(t, lastFin) / slideMs);
   while (curSlide <= endSlide) finishSlide(curSlide++);
-  if (op.kind === 'global') {
+  if (keyed) {
+    keyed.drain(Math.max(t, lastFin));
+    for (const [key, out] of keyed.finalState()) sink.finalState(key, out);
+  } else if (op.kind === 'global') {
     const merged = new Map<number, P>();
     for (const c of combiners)
       for (const [key, st] of c.state) {
@@ -315,6 +371,160 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     reports: collector.reports,
     epochs,
     mergedPartials,
-    combinerRecords: combiners.map((c) => c.records),
+    combinerRecords: keyed ? keyed.appliedPerWorker() : combiners.map((c) => c.records),
+    migrations: keyed ? keyed.router.summaries() : [],
+    latency: runLatency,
   };
+}
+
+/**
+ * Keyed global state with migration on the virtual clock. Records route by bin owner; markers follow
+ * Megaphone's rule: the old owner exports a moving bin once it has served every earlier record (its
+ * last finish time), the state travels at `bandwidthBytesPerSec`, export and import cost `entryCostUs`
+ * per entry, and the new owner serves the bin's buffered records right after the install.
+ */
+class VirtualKeyed<P> {
+  readonly router: MigrationRouter;
+  private readonly binning;
+  private readonly endpoints: MigrationEndpoint<P>[];
+  private readonly stores: KeyedStateStore<P>[];
+  private readonly prefs: BinPreferences;
+  private readonly pending: Array<{ at: number; msg: StateMsg }> = [];
+  private readonly buffered = new Map<number, { arrival: number; payload: number }>();
+  private readonly applied: number[];
+  private replayAt = Number.NaN;
+  private replayWorker = -1;
+  private tag = 0;
+  private scheduleIdx = 0;
+
+  constructor(
+    private readonly m: MigrationSettings,
+    private readonly P: number,
+    private readonly op: TaskOperator<P>,
+    private readonly serve: (w: number, arrival: number, svc: number, eventTime: number) => number,
+    private readonly work: (w: number, at: number, ms: number) => number,
+    private readonly lastFinish: Float64Array,
+    private readonly svcPerUnit: Float64Array,
+    private readonly schedule: readonly ScheduledMigration[],
+  ) {
+    this.binning = createBinning({ binBits: m.binBits });
+    this.router = new MigrationRouter(this.binning, P);
+    this.prefs = new BinPreferences(this.binning.numBins, P);
+    this.applied = new Array<number>(P).fill(0);
+    this.stores = Array.from({ length: P }, () => new KeyedStateStore<P>(op, this.binning.binOf));
+    this.endpoints = Array.from(
+      { length: P },
+      (_, w) =>
+        new MigrationEndpoint<P>({
+          worker: w,
+          initialMap: this.router.map,
+          store: this.stores[w],
+          onApplied: (_key, payload, tag) => {
+            this.applied[w]++;
+            if (Number.isNaN(this.replayAt)) return; // applied directly: the engine serves it
+            const rec = this.buffered.get(tag)!;
+            this.buffered.delete(tag);
+            this.serve(this.replayWorker, Math.max(this.replayAt, rec.arrival), this.op.cost(payload) * this.svcPerUnit[this.replayWorker], rec.arrival);
+          },
+        }),
+    );
+  }
+
+  /** Owner of `key`'s bin; notes the partitioner's preference `pref`. */
+  route(key: number, pref: number): number {
+    this.prefs.note(this.binning.binOf(key), pref);
+    return this.router.route(key);
+  }
+
+  /** Applies a record at its owner; false when it waits for its bin's state. */
+  apply(w: number, key: number, payload: number, arrival: number): boolean {
+    const tag = this.tag++;
+    const ok = this.endpoints[w].onRecord(this.router.epoch, key, payload, tag);
+    if (!ok) this.buffered.set(tag, { arrival, payload });
+    return ok;
+  }
+
+  /** Releases migration steps whose time came, and requested migrations due at `t`. */
+  step(t: number): void {
+    while (this.scheduleIdx < this.schedule.length && this.schedule[this.scheduleIdx].atMs <= t && !this.router.migrating) {
+      const req = this.schedule[this.scheduleIdx++];
+      const owners = typeof req.owners === 'function' ? req.owners(this.router.map) : req.owners;
+      this.start(owners, undefined);
+    }
+    for (;;) {
+      const marker = this.router.poll(t);
+      if (!marker) return;
+      for (let w = 0; w < this.P; w++) this.handle(this.endpoints[w].onEpochMarker(marker.epoch, marker.moves), t);
+    }
+  }
+
+  private start(owners: readonly number[], binRate: Float64Array | undefined): void {
+    const plan = planMigration(this.router.map, BinMap.fromOwners(owners, this.P), this.m.strategy, { order: this.m.order }, binRate ? { binRate } : {});
+    if (plan.steps.length > 0) this.router.start(plan, { gapMs: this.m.gapMs });
+  }
+
+  private handle(out: { outgoing: StateMsg[]; installed: { bin: number }[] }, t: number): void {
+    for (const msg of out.outgoing) {
+      // The old owner exports after serving everything before the marker, then the state travels.
+      const exported = this.work(msg.from, Math.max(t, this.lastFinish[msg.from]), (msg.entries.length * this.m.entryCostUs) / 1000);
+      this.pending.push({ at: exported + (msg.bytes / this.m.bandwidthBytesPerSec) * 1000, msg });
+    }
+    for (const ack of out.installed) this.router.onInstalled(ack as never, t);
+  }
+
+  /** Installs every state message due by `t` (in delivery order), serving replayed records. Never changes the epoch. */
+  deliverDue(t: number): void {
+    while (this.pending.length > 0) {
+      let k = 0;
+      for (let i = 1; i < this.pending.length; i++) if (this.pending[i].at < this.pending[k].at) k = i;
+      const { at, msg } = this.pending[k];
+      if (at > t) return;
+      this.pending.splice(k, 1);
+      const installedAt = this.work(msg.to, at, (msg.entries.length * this.m.entryCostUs) / 1000);
+      this.replayAt = installedAt;
+      this.replayWorker = msg.to;
+      const out = this.endpoints[msg.to].onState(msg);
+      this.replayAt = Number.NaN;
+      this.handle(out, installedAt);
+      // The next step is released by step() at the next batch boundary, never while a batch routed
+      // with the current map is being applied.
+    }
+  }
+
+  /** Once per slide: plan the moves the partitioner's choices ask for (when no plan runs). */
+  onSlideEnd(t: number): void {
+    const target = this.prefs.takeTarget(this.router.map, this.m.minShare, this.m.minRecords);
+    if (target && !this.router.migrating && this.scheduleIdx >= this.schedule.length) this.start(target.owners, target.binRate);
+    void t; // the plan's first step is released by step() at the next batch boundary
+  }
+
+  /** Completes every migration in flight (the job's end). */
+  drain(t: number): void {
+    let now = t;
+    for (let guard = 0; guard < 1_000_000 && (this.pending.length > 0 || this.router.migrating); guard++) {
+      this.step(now);
+      if (this.pending.length === 0) {
+        if (!this.router.migrating) break;
+        now += 1; // a gap between steps
+        continue;
+      }
+      now = Math.max(now, ...this.pending.map((p) => p.at));
+      this.deliverDue(now);
+    }
+  }
+
+  /** Final per-key state: every key lives at exactly one worker. */
+  finalState(): Array<[number, unknown]> {
+    const all = new Map<number, unknown>();
+    for (const st of this.stores)
+      for (const [key, out] of st.snapshot()) {
+        if (all.has(key)) throw new InvariantError(`key ${key} has state on two workers after migration`, { key });
+        all.set(key, out);
+      }
+    return [...all].sort((a, b) => a[0] - b[0]);
+  }
+
+  appliedPerWorker(): number[] {
+    return [...this.applied];
+  }
 }

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../common/threads.js';
 import { InvariantError } from '../../common/errors.js';
 import { MetricsCollector, SlideAccumulator } from '../metrics/collector.js';
+import { LogHistogram } from '../metrics/histogram.js';
 import { Reducer } from '../reducer.js';
 import { SplitTracker } from '../split-tracker.js';
 import type { EngineParams, JobParts, RunHooks, RunResult } from '../virtual.js';
@@ -149,6 +150,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   };
 
   let mergedPartials = 0;
+  const runLatency = new LogHistogram();
   const combinerRecords = new Array<number>(P).fill(0);
   const finalState = new Map<number, P>();
   let doneThreads = 0;
@@ -180,7 +182,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           a.acc.processed[raw.w] += raw.processed;
           a.acc.busyMs[raw.w] += raw.busyMs;
           a.acc.queueLength[raw.w] = raw.queueLength;
-          if (raw.latency.length > 0) a.acc.latency[raw.w].addSparse(raw.latency, raw.latencyMax);
+          if (raw.latency.length > 0) {
+            a.acc.latency[raw.w].addSparse(raw.latency, raw.latencyMax);
+            runLatency.addSparse(raw.latency, raw.latencyMax);
+          }
         }
         a.reported.add(m.thread);
         publishReady(false);
@@ -357,5 +362,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     epochs,
     mergedPartials,
     combinerRecords,
+    migrations: [],
+    latency: runLatency,
   };
 }
