@@ -1,0 +1,72 @@
+// Issue 7 benchmark: move half of the bins (the hot key's included) during steady load; compare the max
+// latency during migration of fluid and batched against all-at-once (virtual clock). Writes
+// results/bench/migration.json plus a latency timeline and CCDF per strategy.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadJobConfig } from '../src/engine/config.js';
+import { buildJob, runJob } from '../src/engine/job.js';
+import { bucketUpper } from '../src/engine/metrics/histogram.js';
+import { createBinning } from '../src/engine/migration/index.js';
+import { ZipfWorkload } from '../src/tasks/index.js';
+
+const quick = process.argv.includes('--quick');
+const P = 8;
+const numKeys = quick ? 200_000 : 1_000_000;
+const binBits = 10;
+const atMs = 5000;
+const sets = ['task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', 'source.rate=300000', 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${quick ? 8000 : 12000}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
+
+// The hot key's bin, so that the plan surely moves it.
+const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
+const hotBin = createBinning({ binBits }).binOf(zipf.rankToKey[0]);
+
+async function once(strategy: string) {
+  const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${strategy}`]);
+  const job = buildJob(cfg);
+  const numBins = 2 ** binBits;
+  // Every bin owned by a worker in the first half moves to the worker P/2 further (half of the state).
+  const owners = (b: number) => b % P;
+  const target = Array.from({ length: numBins }, (_, b) => (owners(b) < P / 2 || b === hotBin ? (owners(b) + P / 2) % P : owners(b)));
+  const res = await runJob({ ...job, params: { ...job.params, migrationSchedule: [{ atMs, owners: target }] } });
+  const m = res.migrations[0];
+  const end = m ? Math.max(...m.steps.map((s) => s.endMs)) : atMs;
+  const during = res.reports.filter((r) => r.slideStartMs + r.slideMs > atMs && r.slideStartMs <= end + 200);
+  const before = res.reports.filter((r) => r.slideStartMs >= 1000 && r.slideStartMs + r.slideMs <= atMs);
+  const maxOf = (rs: typeof res.reports) => Math.max(...rs.flatMap((r) => r.workers.map((w) => w.latencyMaxMs)).filter(Number.isFinite));
+  const timeline = res.reports.map((r) => ({ tMs: r.slideStartMs, p50: r.job.latencyP50Ms, p99: r.job.latencyP99Ms, max: Math.max(...r.workers.map((w) => w.latencyMaxMs).filter(Number.isFinite)) }));
+  const h = res.latency;
+  const ccdf: string[] = [];
+  let above = h.total;
+  for (let i = 0; i < h.counts.length; i++) {
+    if (h.counts[i] === 0) continue;
+    above -= h.counts[i];
+    ccdf.push(`${(bucketUpper(i) / 1000).toFixed(3)} ${(above / h.total).toExponential(4)} ${h.counts[i]}`);
+  }
+  mkdirSync('results/bench/migration', { recursive: true });
+  writeFileSync(`results/bench/migration/${strategy}-timeline.json`, JSON.stringify(timeline) + '\n');
+  writeFileSync(`results/bench/migration/${strategy}-ccdf.txt`, '# latency_ms fraction_greater count\n' + ccdf.join('\n') + '\n');
+  return {
+    strategy,
+    steps: m?.steps.length ?? 0,
+    moves: m?.moves ?? 0,
+    bytes: m?.bytes ?? 0,
+    durationMs: m?.durationMs ?? NaN,
+    spanMs: m?.spanMs ?? NaN,
+    maxLatencyDuringMs: maxOf(during),
+    maxLatencyBeforeMs: maxOf(before),
+    records: res.records,
+  };
+}
+
+const rows = [];
+for (const s of ['all-at-once', 'fluid', 'batched']) rows.push(await once(s));
+const aao = rows[0].maxLatencyDuringMs;
+const out = {
+  bench: 'migration',
+  clock: 'virtual',
+  at: new Date().toISOString(),
+  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: 300000, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time' },
+  rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
+};
+mkdirSync('results/bench', { recursive: true });
+writeFileSync('results/bench/migration.json', JSON.stringify(out, null, 2) + '\n');
+console.table(out.rows.map((r) => ({ strategy: r.strategy, steps: r.steps, moves: r.moves, MB: (r.bytes / 1e6).toFixed(1), durationMs: r.durationMs.toFixed(1), maxLatMs: r.maxLatencyDuringMs.toFixed(2), beforeMs: r.maxLatencyBeforeMs.toFixed(2), ratio: r.maxLatencyRatioVsAllAtOnce.toFixed(3) })));
