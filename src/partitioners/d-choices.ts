@@ -1,6 +1,6 @@
 // D-Choices: head keys get d hash choices, d from the paper's formula; tail keys use PKG (Nasir et al., ICDE 2016).
 import { z } from 'zod';
-import { ChoiceCache, HeadSummary, LevelLoads, choiceH1, choiceH2, dChoicesD, hashChoice } from './shared/head.js';
+import { ChoiceCache, HeadSummary, LevelLoads, choiceH1, dChoicesD, hashChoice } from './shared/head.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `d-choices` (and, minus the d-specific ones, `w-choices`). */
@@ -13,7 +13,7 @@ export const dChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources, each with its own summary and local loads; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of the double-hashing choices (h1 uses seed, h2 seed + 1; see `hashChoice`). Default 0. */
+  /** Seed of the double-hashing choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
   /** Recompute d every this many head records of a source (1 = per record, as the simulator). Default 1000. */
   dRefreshEvery: z.number().int().min(1).default(1000),
@@ -67,9 +67,8 @@ export function createDChoices(ctx: PartitionerContext, params: z.infer<typeof d
       let w: number;
       if (slot < 0) {
         const h1 = choiceH1(key, seed);
-        const h2 = choiceH2(key, seed);
-        const c1 = hashChoice(h1, h2, 0, n);
-        const c2 = hashChoice(h1, h2, 1, n);
+        const c1 = hashChoice(h1, 0, n);
+        const c2 = hashChoice(h1, 1, n);
         w = load[c2] < load[c1] ? c2 : c1;
       } else {
         if (--untilRefresh[i] <= 0) refresh(i);

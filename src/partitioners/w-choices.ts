@@ -1,6 +1,6 @@
 // W-Choices: head keys may go to any worker (the least loaded); tail keys use PKG (Nasir et al., ICDE 2016).
 import { z } from 'zod';
-import { HeadSummary, LevelLoads, choiceH1, choiceH2, hashChoice } from './shared/head.js';
+import { HeadSummary, LevelLoads, choiceH1, hashChoice } from './shared/head.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 /** Parameters of `w-choices`. */
@@ -11,7 +11,7 @@ export const wChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources with local state; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of the tail's two double-hashing choices (see `hashChoice`). Default 0. */
+  /** Seed of the tail's two double-hashing choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
 });
 
@@ -40,9 +40,8 @@ export function createWChoices(ctx: PartitionerContext, params: z.infer<typeof w
       let w: number;
       if (heads[i].offer(key) < 0) {
         const h1 = choiceH1(key, seed);
-        const h2 = choiceH2(key, seed);
-        const c1 = hashChoice(h1, h2, 0, n);
-        const c2 = hashChoice(h1, h2, 1, n);
+        const c1 = hashChoice(h1, 0, n);
+        const c2 = hashChoice(h1, 1, n);
         w = lw.load[c2] < lw.load[c1] ? c2 : c1;
       } else {
         w = lw.argmin();

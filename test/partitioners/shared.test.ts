@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/common/rng.js';
-import { ChoiceCache, LevelLoads, choiceH1, choiceH2, dChoicesD, hashChoice } from '../../src/partitioners/shared/head.js';
+import { ChoiceCache, LevelLoads, choiceH1, dChoicesD, hashChoice } from '../../src/partitioners/shared/head.js';
 import { CountMinSketch, IntervalCounts, IntervalHotDetector, SpaceSaving } from '../../src/partitioners/shared/hot-keys.js';
 import { autoTrueHotKeys, maskRanges, maskSize, zipfHotFrequencies } from '../../src/partitioners/shared/mask.js';
 import { mergeQTables } from '../../src/partitioners/shared/q-merge.js';
@@ -146,18 +146,23 @@ describe('D-Choices helpers', () => {
   it('d formula: one key carrying all traffic needs every worker', () => {
     expect(dChoicesD(1, 1, 1, 4, 1e-4)).toBe(4);
   });
-  it('double-hashing choices: in [0, n), golden fastrange values', () => {
-    // fastrange(x, n) = floor(x · n / 2^32): h1 = 0, h2 = 2^30 + 1 → x_i = i·(2^30 + 1) → i for n = 4.
-    expect([0, 1, 2, 3].map((i) => hashChoice(0, 2 ** 30 + 1, i, 4))).toEqual([0, 1, 2, 3]);
+  it('hash choices: in [0, n), golden finaliser value, close to uniform and independent of i', () => {
+    // fmix32(0) = 0 → choice 0 of h1 = 0 is worker 0 for any n.
+    expect(hashChoice(0, 0, 64)).toBe(0);
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 0, max: 5 }), (key, k) => {
-        const n = 2 ** k;
-        const h1 = choiceH1(key, 0);
-        const h2 = choiceH2(key, 0);
-        const ws = Array.from({ length: n }, (_, i) => hashChoice(h1, h2, i, n));
-        for (const w of ws) expect(Number.isInteger(w) && w >= 0 && w < n).toBe(true);
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 100 }), fc.integer({ min: 0, max: 200 }), (key, n, i) => {
+        const w = hashChoice(choiceH1(key, 0), i, n);
+        expect(Number.isInteger(w) && w >= 0 && w < n).toBe(true);
       }),
     );
+    // 31 choices of each of 2000 keys over 64 workers: distinct choices per key ≈ 64·(1 − (63/64)^31) = 24.4.
+    let distinct = 0;
+    for (let k = 0; k < 2000; k++) {
+      const h1 = choiceH1(k, 0);
+      distinct += new Set(Array.from({ length: 31 }, (_, i) => hashChoice(h1, i, 64))).size;
+    }
+    expect(distinct / 2000).toBeGreaterThan(23.9);
+    expect(distinct / 2000).toBeLessThan(24.9);
   });
 });
 

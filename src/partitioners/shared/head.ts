@@ -66,24 +66,24 @@ export function dChoicesD(p1: number, pH: number, h: number, n: number, eps: num
 }
 
 /**
- * The i-th hash choice of a key by double hashing (Kirsch and Mitzenmacher 2006): with
- * h1 = murmur3(key, seed) and h2 = murmur3(key, seed + 1) | 1, choice i is
- * fastrange(h1 + i·h2, n) = floor(((h1 + i·h2) mod 2^32) · n / 2^32). Two hashes give any number of
- * choices; the simulator drew d independent murmur3_128 hashes instead (the choices differ, their
- * distribution does not).
+ * The i-th hash choice of a key: with h1 = murmur3(key, seed), choice i is
+ * fastrange(fmix32(h1 + i·0x9e3779b9), n) = floor(fmix32(…) · n / 2^32), where fmix32 is murmur3's
+ * finaliser. Each choice behaves like an independent hash of (key, i) and duplicates are allowed, as
+ * in SLBSimulator (which drew d murmur3_128 hashes with per-index seeds), at a fraction of the cost.
  */
-export function hashChoice(h1: number, h2: number, i: number, n: number): number {
-  return Math.floor((((h1 + Math.imul(i, h2)) >>> 0) * n) / 4294967296);
+export function hashChoice(h1: number, i: number, n: number): number {
+  let h = (h1 + Math.imul(i, 0x9e3779b9)) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return Math.floor(((h >>> 0) * n) / 4294967296);
 }
 
-/** h1 of {@link hashChoice}. */
+/** h1 of {@link hashChoice}: murmur3 of the key with `seed`. */
 export function choiceH1(key: number, seed: number): number {
   return murmur3Int(key, seed) | 0;
-}
-
-/** h2 of {@link hashChoice} (odd). */
-export function choiceH2(key: number, seed: number): number {
-  return murmur3Int(key, seed + 1) | 1;
 }
 
 /**
@@ -99,7 +99,6 @@ export class ChoiceCache {
   private readonly key: Int32Array;
   private readonly built: Int32Array;
   private readonly h1: Int32Array;
-  private readonly h2: Int32Array;
   private readonly dUsed: Int32Array;
   private readonly words: number;
   /** Per slot, the bit set of its first `dUsed` choices (`words` int32 words per slot). */
@@ -112,7 +111,6 @@ export class ChoiceCache {
     this.key = new Int32Array(capacity).fill(-1);
     this.built = new Int32Array(capacity);
     this.h1 = new Int32Array(capacity);
-    this.h2 = new Int32Array(capacity);
     this.dUsed = new Int32Array(capacity);
     this.words = (n + 31) >>> 5;
     this.masks = new Int32Array(capacity * this.words);
@@ -169,11 +167,9 @@ export class ChoiceCache {
       this.built[slot] = 0;
       this.dUsed[slot] = 0;
       this.h1[slot] = choiceH1(key, this.seedBase);
-      this.h2[slot] = choiceH2(key, this.seedBase);
     }
     const h1 = this.h1[slot];
-    const h2 = this.h2[slot];
-    for (let i = this.built[slot]; i < d; i++) this.choices[base + i] = hashChoice(h1, h2, i, this.n);
+    for (let i = this.built[slot]; i < d; i++) this.choices[base + i] = hashChoice(h1, i, this.n);
     if (d > this.built[slot]) this.built[slot] = d;
     return base;
   }
