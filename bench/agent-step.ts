@@ -19,6 +19,12 @@ const SAC_UPDATES = Number(process.env.SAC_UPDATES ?? 20);
 const TRANSITIONS = Number(process.env.TRANSITIONS ?? 20_000);
 const OFFLINE_STEPS = Number(process.env.OFFLINE_STEPS ?? 30);
 
+/** CPU ms (user + system) this process used since `since`; single-threaded work ≈ its uncontended wall time. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1000;
+}
+
 function stats(xs: number[]): { n: number; meanMs: number; p50Ms: number; p99Ms: number; maxMs: number } {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -35,6 +41,7 @@ console.log(`backend ${backend.name}; P = 64, obs ${dims.obsDim}, A = ${dims.act
 const agent = new SacAgent(resolveAgentConfig('sac', { bufferSize: 1000 }), dims);
 const obs = env.reset();
 const act = { deterministic: [] as number[], stochastic: [] as number[] };
+const actCpu = process.cpuUsage();
 for (let i = 0; i < ACT_CALLS + 100; i++) {
   const det = i % 2 === 0;
   const t0 = performance.now();
@@ -42,7 +49,7 @@ for (let i = 0; i < ACT_CALLS + 100; i++) {
   const dt = performance.now() - t0;
   if (i >= 100) (det ? act.deterministic : act.stochastic).push(dt);
 }
-const actResult = { deterministic: stats(act.deterministic), stochastic: stats(act.stochastic) };
+const actResult = { deterministic: stats(act.deterministic), stochastic: stats(act.stochastic), cpuMsPerCall: cpuMs(actCpu) / (ACT_CALLS + 100) };
 console.log('act', JSON.stringify(actResult));
 
 // B. obs → action over the websocket (evaluate session; next step sent when the action arrived).
@@ -88,13 +95,14 @@ for (let i = 0; i < 600; i++) {
 }
 agent.update();
 const upd: number[] = [];
+const sacCpu = process.cpuUsage();
 for (let i = 0; i < SAC_UPDATES; i++) {
   const t0 = performance.now();
   agent.update();
   upd.push(performance.now() - t0);
 }
 agent.dispose();
-const sacResult = stats(upd);
+const sacResult = { ...stats(upd), cpuMsPerUpdate: cpuMs(sacCpu) / SAC_UPDATES };
 console.log('sac update', JSON.stringify(sacResult));
 
 // D. Offline: 20k transitions from the simulator under an ε-noisy behaviour policy, written and read back, then CQL-N.
@@ -116,21 +124,27 @@ const readMs = performance.now() - tRead;
 const cfg = resolveAgentConfig('offline');
 const tTrain = performance.now();
 const stepTimes: number[] = [];
+const stepCpu: number[] = [];
 let last = performance.now();
+let lastCpu = process.cpuUsage();
 const res = await trainOffline(ds, cfg, {
   gradientSteps: OFFLINE_STEPS,
   progressEvery: 1,
   onProgress: () => {
     const now = performance.now();
     stepTimes.push(now - last);
+    stepCpu.push(cpuMs(lastCpu));
     last = now;
+    lastCpu = process.cpuUsage();
   },
 });
 const trainMs = performance.now() - tTrain;
 res.agent.dispose();
 rmSync(dir, { recursive: true, force: true });
 const steady = stats(stepTimes.slice(2));
+const steadyCpu = stepCpu.slice(2).reduce((a, b) => a + b, 0) / Math.max(1, stepCpu.length - 2);
 const stepsPerSec = 1000 / steady.meanMs;
+const stepsPerCpuSec = 1000 / steadyCpu;
 const offline = {
   transitions: TRANSITIONS,
   generateAndWriteMs: genMs,
@@ -143,6 +157,13 @@ const offline = {
   projectedMinutesForConfigSteps: cfg.offlineSteps / stepsPerSec / 60,
   stepsIn15Minutes: Math.floor(stepsPerSec * 900),
   epochsIn15Minutes: (stepsPerSec * 900 * cfg.batchSize) / TRANSITIONS,
+  cpuMsPerStep: steadyCpu,
+  uncontended: {
+    note: 'projection from CPU time: single-threaded wasm, so CPU ms per step ≈ wall ms per step on an idle core',
+    gradientStepsPerSec: stepsPerCpuSec,
+    projectedMinutesForConfigSteps: cfg.offlineSteps / stepsPerCpuSec / 60,
+    stepsIn15Minutes: Math.floor(stepsPerCpuSec * 900),
+  },
   cql: cfg.cql,
   batchSize: cfg.batchSize,
 };

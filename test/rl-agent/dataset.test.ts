@@ -10,6 +10,7 @@ import { resolveAgentConfig } from '../../src/rl-agent/config.js';
 import { SimEnv } from '../../src/rl-agent/sim-env.js';
 import { DataError, SasError } from '../../src/common/errors.js';
 import { Rng } from '../../src/common/rng.js';
+import { perfScore } from '../../src/rl-agent/env-math.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'sas-dataset-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -128,6 +129,27 @@ describe('dataset', () => {
     expect(r.agent.replay.size).toBe(400);
     for (const p of r.history) for (const [k, v] of Object.entries(p.metrics)) expect(Number.isFinite(v), k).toBe(true);
     expect(r.history[0].metrics.bc).toBe(0); // step 50 > bcIters 20
+    r.agent.dispose();
+  });
+
+  it('learns a better routing than uniform from random-behaviour data (offline-fast preset)', async () => {
+    const env = new SimEnv({ numWorkers: 8, numHotKeys: 4, numKeys: 1000, episodeLength: 32, seed: 1 });
+    const dir = path.join(root, 'learn');
+    const w = new DatasetWriter(dir, { numWorkers: 8, mask: [...env.mask], source: 'sim-env' });
+    const rng = new Rng(2);
+    let obs = env.reset();
+    for (let i = 0; i < 3000; i++) {
+      const a = Float32Array.from({ length: env.actionDim }, () => rng.next());
+      const s = env.step(a);
+      w.write({ obs, action: a, reward: s.reward, nextObs: s.obs, done: s.done });
+      obs = s.done ? env.reset() : s.obs;
+    }
+    w.close();
+    const cfg = resolveAgentConfig('offline-fast', { hidden: [32, 32], batchSize: 64, criticLr: 1e-3, actorLr: 3e-4, cql: { numActions: 4, bcIters: 50 } });
+    const r = await trainOffline(readDataset(dir), cfg, { gradientSteps: 300 });
+    const uniform = perfScore(env.busyOf(env.uniformAction()));
+    const learned = perfScore(env.busyOf(r.agent.act(env.reset(), { deterministic: true })));
+    expect(learned).toBeLessThan(uniform - 0.01);
     r.agent.dispose();
   });
 });
