@@ -1,6 +1,6 @@
 // Issue 7 benchmark: move half of the bins (the hot key's included) during steady load; compare the max
 // latency during migration of fluid and batched against all-at-once (virtual clock). Writes
-// results/bench/migration.json plus a latency timeline and CCDF per strategy.
+// results/bench/migration.json (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
 import { buildJob, runJob } from '../src/engine/job.js';
@@ -9,11 +9,12 @@ import { createBinning } from '../src/engine/migration/index.js';
 import { ZipfWorkload } from '../src/tasks/index.js';
 
 const quick = process.argv.includes('--quick');
+const real = process.argv.includes('--real');
 const P = 8;
 const numKeys = quick ? 200_000 : 1_000_000;
 const binBits = 10;
 const atMs = 5000;
-const sets = ['task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', 'source.rate=300000', 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${quick ? 8000 : 12000}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
+const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${quick ? 8000 : 12000}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
 
 // The hot key's bin, so that the plan surely moves it.
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
@@ -42,8 +43,9 @@ async function once(strategy: string) {
     ccdf.push(`${(bucketUpper(i) / 1000).toFixed(3)} ${(above / h.total).toExponential(4)} ${h.counts[i]}`);
   }
   mkdirSync('results/bench/migration', { recursive: true });
-  writeFileSync(`results/bench/migration/${strategy}-timeline.json`, JSON.stringify(timeline) + '\n');
-  writeFileSync(`results/bench/migration/${strategy}-ccdf.txt`, '# latency_ms fraction_greater count\n' + ccdf.join('\n') + '\n');
+  const tag = `${real ? 'real-' : ''}${strategy}`;
+  writeFileSync(`results/bench/migration/${tag}-timeline.json`, JSON.stringify(timeline) + '\n');
+  writeFileSync(`results/bench/migration/${tag}-ccdf.txt`, '# latency_ms fraction_greater count\n' + ccdf.join('\n') + '\n');
   return {
     strategy,
     steps: m?.steps.length ?? 0,
@@ -62,11 +64,11 @@ for (const s of ['all-at-once', 'fluid', 'batched']) rows.push(await once(s));
 const aao = rows[0].maxLatencyDuringMs;
 const out = {
   bench: 'migration',
-  clock: 'virtual',
+  clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
   setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: 300000, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });
-writeFileSync('results/bench/migration.json', JSON.stringify(out, null, 2) + '\n');
+writeFileSync(`results/bench/migration${real ? '-real' : ''}.json`, JSON.stringify(out, null, 2) + '\n');
 console.table(out.rows.map((r) => ({ strategy: r.strategy, steps: r.steps, moves: r.moves, MB: (r.bytes / 1e6).toFixed(1), durationMs: r.durationMs.toFixed(1), maxLatMs: r.maxLatencyDuringMs.toFixed(2), beforeMs: r.maxLatencyBeforeMs.toFixed(2), ratio: r.maxLatencyRatioVsAllAtOnce.toFixed(3) })));

@@ -68,3 +68,21 @@ describe('migration on the virtual clock', () => {
     await expect(run(['workers=4', 'durationMs=1000'], (_P, numBins) => [{ atMs: 100, owners: Array.from({ length: numBins }, () => 9) }])).rejects.toMatchObject({ code: 'PLAN_INVALID' });
   });
 });
+
+describe('migration on the real clock (worker threads)', () => {
+  for (const strategy of ['all-at-once', 'fluid', 'batched']) {
+    it(`${strategy}: random plans across threads keep the final state exact`, async () => {
+      const { res, sink, ref } = await run(['workers=4', 'clock=real', 'threads=2', `migration.strategy=${strategy}`, 'migration.binBits=5', 'durationMs=1500'], (P, numBins) => {
+        const rng = new Rng(7);
+        return Array.from({ length: 3 }, (_, i) => ({ atMs: 200 + i * 300, owners: Array.from({ length: numBins }, () => rng.int(P)) }));
+      });
+      expectExact(sink, ref);
+      expect(res.migrations.reduce((a, m) => a + m.moves, 0)).toBeGreaterThan(20);
+    });
+  }
+  it('dalton migrates automatically on the real clock too, exactly', async () => {
+    const d = await run(['workers=4', 'clock=real', 'threads=2', 'partitioner.name=dalton', 'durationMs=2500']);
+    expectExact(d.sink, d.ref);
+    expect(d.res.migrations.length).toBeGreaterThan(0);
+  });
+});

@@ -1,5 +1,6 @@
 // Typed messages between the router (main thread) and the worker threads hosting combiners.
 import type { WindowSpec } from '../window.js';
+import type { BinMove, Installed, StateMsg } from '../migration/index.js';
 
 /** How a thread builds its task operator: `module` exports `factory(args) → TaskOperator`. */
 export interface OperatorSpec {
@@ -20,13 +21,19 @@ export interface ThreadInit {
   /** Cost units per second for each hosted worker (Infinity = unlimited). */
   readonly capacity: readonly number[];
   readonly operator: OperatorSpec;
+  /** Keyed-state migration (global tasks): log2 of the number of bins; undefined = off. */
+  readonly migrationBinBits?: number;
 }
 
 /** Router → thread. */
 export type ToThread =
   /** Starts the job clock: `t0Epoch` = performance.timeOrigin + performance.now() at the job start (ms). */
   | { readonly type: 'start'; readonly t0Epoch: number }
-  | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
+  | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly epoch: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
+  /** Migration epoch marker: in-band, after every record of earlier epochs on this channel. */
+  | { readonly type: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[] }
+  /** A bin's state for a hosted worker (out of band: the endpoint orders it against markers). */
+  | { readonly type: 'state'; readonly msg: StateMsg }
   | { readonly type: 'close'; readonly lastPane: number; readonly split: Int32Array | 'all'; readonly needsOutput: boolean }
   | { readonly type: 'epoch'; readonly version: number }
   | { readonly type: 'finish' };
@@ -54,5 +61,7 @@ export type FromThread =
     }
   | { readonly type: 'metrics'; readonly thread: number; readonly slide: number; readonly workers: WorkerSlideRaw[] }
   | { readonly type: 'state'; readonly w: number; readonly entries: Array<[number, unknown]> }
+  | { readonly type: 'migration.state'; readonly msg: StateMsg }
+  | { readonly type: 'migration.installed'; readonly ack: Installed }
   | { readonly type: 'done'; readonly thread: number; readonly records: number[] }
   | { readonly type: 'error'; readonly message: string; readonly stack?: string };

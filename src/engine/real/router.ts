@@ -9,6 +9,8 @@ import { SplitTracker } from '../split-tracker.js';
 import type { EngineParams, JobParts, RunHooks, RunResult } from '../virtual.js';
 import { paneOf, panesPerWindow } from '../window.js';
 import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
+import { BinPreferences } from '../keyed.js';
+import { BinMap, MigrationRouter, createBinning, planMigration } from '../migration/index.js';
 
 /** Extra parameters of the real clock. */
 export interface RealParams extends EngineParams {
@@ -47,6 +49,13 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   if (hooks.onSlide) collector.subscribe(hooks.onSlide);
   const reducers = Array.from({ length: R }, (_, r) => new Reducer<P>(r, op, P));
   const tracker = partitioner.splitsKeys && op.kind === 'windowed' ? new SplitTracker(workload.numKeys, window) : undefined;
+  // Keyed-state migration (global tasks): bin-owner routing, markers in-band, state relayed between threads.
+  const mig = op.kind === 'global' && params.migration ? params.migration : undefined;
+  const binning = mig ? createBinning({ binBits: mig.binBits }) : undefined;
+  const mrouter = binning ? new MigrationRouter(binning, P) : undefined;
+  const prefs = binning ? new BinPreferences(binning.numBins, P) : undefined;
+  const schedule = params.migrationSchedule ?? [];
+  let scheduleIdx = 0;
 
   let t0 = performance.now();
   const elapsed = (): number => performance.now() - t0;
@@ -99,6 +108,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const bufPayloads: Int32Array[] = [];
   const bufTimes: Float64Array[] = [];
   const fill = new Int32Array(P);
+  const bufEpoch = new Int32Array(P);
   const inflight = new Int32Array(P);
   const newBuffers = (w: number): void => {
     bufKeys[w] = new Int32Array(B);
@@ -125,7 +135,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     newBuffers(w);
     fill[w] = 0;
     inflight[w]++;
-    post(hostOf(w), { type: 'batch', w, n, keys, payloads, times }, [keys.buffer as ArrayBuffer, payloads.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
+    post(hostOf(w), { type: 'batch', w, n, epoch: bufEpoch[w], keys, payloads, times }, [keys.buffer as ArrayBuffer, payloads.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
   };
   const flushAll = async (): Promise<void> => {
     for (let w = 0; w < P; w++) await flush(w);
@@ -211,8 +221,32 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       case 'ready':
         wake();
         return;
+      case 'migration.state':
+        post(hostOf(m.msg.to), { type: 'state', msg: m.msg });
+        return;
+      case 'migration.installed':
+        mrouter!.onInstalled(m.ack, elapsed());
+        wake();
+        return;
     }
   };
+  /** Releases due migration steps: flush every channel, then the marker after them on every channel. */
+  const releaseMarkers = async (now: number): Promise<void> => {
+    if (!mrouter) return;
+    while (scheduleIdx < schedule.length && schedule[scheduleIdx].atMs <= now && !mrouter.migrating) {
+      const req = schedule[scheduleIdx++];
+      const owners = typeof req.owners === 'function' ? req.owners(mrouter.map) : req.owners;
+      const plan = planMigration(mrouter.map, BinMap.fromOwners(owners, P), mig!.strategy, { order: mig!.order });
+      if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs });
+    }
+    for (;;) {
+      const marker = mrouter.poll(now);
+      if (!marker) return;
+      await flushAll();
+      for (let th = 0; th < T; th++) post(th, { type: 'marker', epoch: marker.epoch, moves: marker.moves });
+    }
+  };
+  let prefSlide = 0;
 
   const capacity = Array.from(params.capacity);
   let ready = 0;
@@ -228,6 +262,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       slideMs,
       capacity: workers.map((w) => capacity[w]),
       operator: params.operator,
+      migrationBinBits: mig?.binBits,
     };
     const worker = startModuleWorker(entry, init);
     worker.on('message', (m: FromThread) => {
@@ -288,6 +323,18 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       }
       n = Math.min(n, params.maxRecords - records);
       clock.nowMs = now;
+      if (mrouter) {
+        const sl = Math.floor(now / slideMs);
+        if (sl > prefSlide) {
+          prefSlide = sl;
+          const target = prefs!.takeTarget(mrouter.map, mig!.minShare, mig!.minRecords);
+          if (target && !mrouter.migrating && scheduleIdx >= schedule.length) {
+            const plan = planMigration(mrouter.map, BinMap.fromOwners(target.owners, P), mig!.strategy, { order: mig!.order }, { binRate: target.binRate });
+            if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs });
+          }
+        }
+        await releaseMarkers(now);
+      }
       const got = workload.fill(keys, payloads, 0, n, now);
       if (got === 0) break;
       const pane = paneOf(now, window.slideMs);
@@ -302,6 +349,13 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       const r0 = process.hrtime.bigint();
       for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
       acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
+      if (mrouter) {
+        for (let i = 0; i < got; i++) {
+          prefs!.note(binning!.binOf(keys[i]), dest[i]);
+          dest[i] = mrouter.route(keys[i]);
+        }
+      }
+      const epochNow = mrouter ? mrouter.epoch : 0;
       acc.routeCalls += got;
       acc.emitted += got;
       for (let i = 0; i < got; i++) {
@@ -315,6 +369,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           await flush(w);
           f = 0;
         }
+        bufEpoch[w] = epochNow;
         bufKeys[w][f] = key;
         bufPayloads[w][f] = payloads[i];
         bufTimes[w][f] = now;
@@ -343,6 +398,15 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     // Drain: close the last windows, tell every thread to finish, wait for all of them.
     await flushAll();
     if (!Number.isNaN(curPane)) await closeThrough(curPane + k - 1);
+    // Finish every migration in flight (steps are released as installs are acked).
+    while (mrouter?.migrating && !failure) {
+      await releaseMarkers(elapsed());
+      if (!mrouter.migrating) break;
+      await new Promise<void>((res) => {
+        wakeAll = res;
+        setTimeout(res, 5);
+      });
+    }
     for (let th = 0; th < T; th++) post(th, { type: 'finish' });
     while (doneThreads < T && !failure) await new Promise<void>((res) => (wakeAll = res));
     if (failure) throw failure;
@@ -362,7 +426,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     epochs,
     mergedPartials,
     combinerRecords,
-    migrations: [],
+    migrations: mrouter ? mrouter.summaries() : [],
     latency: runLatency,
   };
 }

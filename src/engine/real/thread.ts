@@ -4,6 +4,7 @@ import type { TaskOperator } from '../../tasks/types.js';
 import { Combiner } from '../combiner.js';
 import { LogHistogram } from '../metrics/histogram.js';
 import type { FromThread, ThreadInit, ToThread, WorkerSlideRaw } from './messages.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, type EndpointOutput } from '../migration/index.js';
 
 type Item = ToThread;
 
@@ -18,6 +19,9 @@ interface Hosted {
   readonly msPerUnit: number;
   readonly hist: LogHistogram;
   finished: boolean;
+  /** Keyed-state migration endpoint and its store (global tasks with migration). */
+  endpoint?: MigrationEndpoint<unknown>;
+  store?: KeyedStateStore<unknown>;
 }
 
 const init = workerData as ThreadInit;
@@ -41,6 +45,33 @@ const hosted: Hosted[] = init.workers.map((w, i) => ({
   finished: false,
 }));
 const byWorker = new Map(hosted.map((h) => [h.w, h]));
+
+// Keyed-state migration: one endpoint per hosted worker; buffered records remember their event time.
+const waiting = new Map<number, number>(); // tag -> event time
+let nextTag = 0;
+let replaying: Hosted | undefined;
+if (init.migrationBinBits !== undefined) {
+  const binning = createBinning({ binBits: init.migrationBinBits });
+  const map0 = BinMap.initial(binning.numBins, init.P);
+  for (const h of hosted) {
+    h.store = new KeyedStateStore<unknown>(op, binning.binOf);
+    h.endpoint = new MigrationEndpoint<unknown>({
+      worker: h.w,
+      initialMap: map0,
+      store: h.store,
+      onApplied: (_key, _payload, tag) => {
+        if (replaying === undefined) return;
+        const t0 = waiting.get(tag);
+        waiting.delete(tag);
+        if (t0 !== undefined) replaying.hist.record((now() - t0) * 1000);
+      },
+    });
+  }
+}
+function sendOutput(out: EndpointOutput): void {
+  for (const msg of out.outgoing) send({ type: 'migration.state', msg });
+  for (const ack of out.installed) send({ type: 'migration.installed', ack });
+}
 
 // Busy ms and processed records per slide, per hosted worker (service may land in later slides).
 const busyBySlide = new Map<number, Float64Array>();
@@ -93,10 +124,24 @@ function processItem(h: Hosted, item: Item, i: number): void {
       const c0 = performance.now();
       let cost = 0;
       const { keys, payloads, times, n } = item;
-      for (let j = 0; j < n; j++) {
-        h.combiner.add(keys[j], payloads[j], times[j]);
-        cost += op.cost(payloads[j]);
-      }
+      const ep = h.endpoint;
+      let applied = n;
+      if (ep) {
+        for (let j = 0; j < n; j++) {
+          const tag = nextTag++;
+          if (!ep.onRecord(item.epoch, keys[j], payloads[j], tag)) {
+            waiting.set(tag, times[j]);
+            applied--;
+          }
+          cost += op.cost(payloads[j]);
+        }
+        h.combiner.records += n;
+      } else
+        for (let j = 0; j < n; j++) {
+          h.combiner.add(keys[j], payloads[j], times[j]);
+          cost += op.cost(payloads[j]);
+        }
+      void applied;
       const cpu = performance.now() - c0;
       const emulated = cost * h.msPerUnit;
       const svc = emulated > cpu ? emulated : cpu;
@@ -115,8 +160,12 @@ function processItem(h: Hosted, item: Item, i: number): void {
       send({ type: 'emission', w: h.w, windowStart: em.windowStart, forwarded: em.forwarded, toReducer });
       return;
     }
+    case 'marker':
+      if (h.endpoint) sendOutput(h.endpoint.onEpochMarker(item.epoch, item.moves));
+      return;
     case 'epoch':
     case 'start':
+    case 'state':
       return;
     case 'finish':
       h.finished = true;
@@ -164,7 +213,7 @@ function run(): void {
   }
   const t = now();
   reportSlides(Math.floor(t / init.slideMs) - 1);
-  if (hosted.every((h) => h.finished && h.head >= h.queue.length) && hosted.every((h) => h.busyUntil <= t)) {
+  if (hosted.every((h) => h.finished && h.head >= h.queue.length && (h.endpoint?.idle ?? true)) && hosted.every((h) => h.busyUntil <= t)) {
     finish();
     return;
   }
@@ -181,7 +230,12 @@ function finish(): void {
   const lastBusy = Math.max(t, ...hosted.map((h) => h.busyUntil));
   reportSlides(Math.floor(lastBusy / init.slideMs));
   if (op.kind === 'global')
-    for (const h of hosted) send({ type: 'state', w: h.w, entries: [...h.combiner.state].map(([k, s]) => [k, op.encode(s)] as [number, unknown]) });
+    for (const h of hosted) {
+      const entries: Array<[number, unknown]> = [];
+      if (h.store) for (const key of h.store.keys()) entries.push([key, op.encode(h.store.get(key)!)]);
+      else for (const [k, st] of h.combiner.state) entries.push([k, op.encode(st)]);
+      send({ type: 'state', w: h.w, entries });
+    }
   send({ type: 'done', thread: init.thread, records: hosted.map((h) => h.combiner.records) });
   port.close();
 }
@@ -190,6 +244,14 @@ port.on('message', (m: ToThread) => {
   try {
     if (m.type === 'start') {
       t0Epoch = m.t0Epoch;
+      return;
+    }
+    if (m.type === 'state') {
+      const h = byWorker.get(m.msg.to)!;
+      replaying = h;
+      const out = h.endpoint!.onState(m.msg);
+      replaying = undefined;
+      sendOutput(out);
       return;
     }
     if (m.type === 'batch') {
