@@ -13,7 +13,7 @@ export const dChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources, each with its own summary and local loads; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of the double-hashing choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
+  /** Seed of the hash choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
   /** Recompute d every this many head records of a source (1 = per record, as the simulator). Default 1000. */
   dRefreshEvery: z.number().int().min(1).default(1000),

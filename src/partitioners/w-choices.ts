@@ -11,7 +11,7 @@ export const wChoicesParams = z.strictObject({
   capacity: z.number().int().min(1).default(100),
   /** Emulated sources with local state; record i goes through source i mod s. Default 1. */
   sources: z.number().int().min(1).max(1024).default(1),
-  /** Seed of the tail's two double-hashing choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
+  /** Seed of the tail's two hash choices (h1 = murmur3(key, seed); see `hashChoice`). Default 0. */
   seed: z.number().int().default(0),
 });
 
