@@ -1,6 +1,6 @@
 // The table of partitioner names → parameter schema + factory. `sas run --partitioner NAME` reads it.
 import type { z } from 'zod';
-import { UnknownNameError } from '../common/errors.js';
+import { InvariantError, UnknownNameError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validate.js';
 import { camParams, createCam } from './cam.js';
 import { createDChoices, dChoicesParams } from './d-choices.js';
@@ -49,7 +49,7 @@ const SPECS: PartitionerSpec[] = [
 
 /** Registers a partitioner (used by each partitioner module's entry in `index.ts`). */
 export function registerPartitioner(spec: PartitionerSpec): void {
-  if (SPECS.some((s) => s.name === spec.name)) throw new Error(`partitioner ${spec.name} registered twice`);
+  if (SPECS.some((s) => s.name === spec.name)) throw new InvariantError(`partitioner ${spec.name} registered twice`, { name: spec.name });
   SPECS.push(spec);
 }
 
