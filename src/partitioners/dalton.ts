@@ -129,6 +129,8 @@ export class DaltonCore {
   /** Per-worker reward used in `metrics` mode (length P, default 0). */
   readonly workerReward: Float64Array;
   private q: Float64Array;
+  /** Per slot the cached full-row argmax (incumbent rule), or −1 when it must be recomputed. */
+  private best: Int32Array;
   private inMaxSet: Uint8Array;
   private maxSetCount = 0;
   private readonly rng: Rng;
@@ -150,6 +152,7 @@ export class DaltonCore {
     this.maxSplit = opts.maxSplitStart;
     this.workerReward = new Float64Array(this.n);
     this.q = new Float64Array(64 * this.n);
+    this.best = new Int32Array(64).fill(-1);
     this.inMaxSet = new Uint8Array(64);
     this.rng = new Rng(opts.seed);
   }
@@ -181,6 +184,9 @@ export class DaltonCore {
       const m = new Uint8Array(cap);
       m.set(this.inMaxSet);
       this.inMaxSet = m;
+      const b = new Int32Array(cap).fill(-1);
+      b.set(this.best);
+      this.best = b;
     }
   }
 
@@ -192,6 +198,7 @@ export class DaltonCore {
     if (t.active[slot] === 0 || row !== null) {
       const base = slot * this.n;
       for (let w = 0; w < this.n; w++) this.q[base + w] = row === null ? this.opts.q0 : row[offset + w];
+      this.best[slot] = row === null ? cw : -1; // a constant row: the incumbent wins
       if (t.active[slot] === 0) this.inMaxSet[slot] = 0;
       t.setActive(slot, true);
     }
@@ -246,9 +253,13 @@ export class DaltonCore {
           if (v > bv || (v === bv && j < w && w !== cw)) { bv = v; w = j; }
         }
       } else {
-        w = cw;
-        let bv = q[base + cw];
-        for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
+        w = this.best[slot];
+        if (w < 0) {
+          w = cw;
+          let bv = q[base + cw];
+          for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
+          this.best[slot] = w;
+        }
       }
     } else if (capped) {
       w = t.frag.list[t.membersBase(slot) + this.rng.int(fs)];
@@ -269,7 +280,20 @@ export class DaltonCore {
       r = this.workerReward[w];
     }
     const a = this.opts.learningRate;
-    q[base + w] = (1 - a) * q[base + w] + a * r;
+    const old = q[base + w];
+    const nq = (1 - a) * old + a * r;
+    q[base + w] = nq;
+    // Keep the cached argmax valid: it survives unless the best's value fell or a tie appeared.
+    const b = this.best[slot];
+    if (b >= 0) {
+      if (w === b) {
+        if (nq < old) this.best[slot] = -1;
+      } else if (nq > q[base + b]) {
+        this.best[slot] = w;
+      } else if (nq === q[base + b]) {
+        this.best[slot] = -1;
+      }
+    }
     if (fragSize >= this.maxSplit && this.inMaxSet[slot] === 0) {
       this.inMaxSet[slot] = 1;
       this.maxSetCount++;

@@ -12,6 +12,8 @@ import { createFlexd, flexdParams } from './flexd.js';
 import { createHash, hashParams } from './hash.js';
 import { createPkg, pkgParams } from './pkg.js';
 import { createShuffle, shuffleParams } from './shuffle.js';
+import { createSasPartitioner, sasPartitionerParams } from './saspartitioner.js';
+import { createSasAdaptive, sasAdaptiveParams } from './saspartitioner-adaptive.js';
 import { createWChoices, wChoicesParams } from './w-choices.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
@@ -45,6 +47,8 @@ const SPECS: PartitionerSpec[] = [
     params: daltonOfflineParams,
     create: createDaltonOffline,
   },
+  { name: 'saspartitioner', summary: 'learned masked routing table (SAC-N/CQL-N policy), deficit routing of detected hot keys', params: sasPartitionerParams, create: (ctx, p) => createSasPartitioner(ctx, p) },
+  { name: 'saspartitioner-adaptive', summary: 'saspartitioner switching to the checkpoint whose Zipf top-k is nearest', params: sasAdaptiveParams, create: (ctx, p) => createSasAdaptive(ctx, p) },
 ];
 
 /** Registers a partitioner (used by each partitioner module's entry in `index.ts`). */

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/common/rng.js';
 import { createPartitioner, partitionerNames } from '../../src/partitioners/index.js';
 import type { DChoicesPartitioner } from '../../src/partitioners/d-choices.js';
 import type { DaltonPartitioner } from '../../src/partitioners/dalton.js';
@@ -182,6 +183,35 @@ describe('properties of every partitioner', () => {
         });
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('dalton (no cap): each hot record is argmax Q (incumbent = cold worker) or, with probability ε, uniform', () => {
+    // Mirrors the core's RNG (same seed) to know which records explore; exploit records must equal a
+    // full scan of the Q row as it was before the record (checks the cached argmax too). Streams are
+    // long (4000 records, 1 ms apart, 100 ms intervals) so that Q values of the best worker fall.
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(0.3, 1), fc.integer(), (P, epsilon, learningRate, seed) => {
+        const ctx = ctxWith(P, NUM_KEYS, 9);
+        const p = createPartitioner('dalton', ctx, { epsilon, capMode: 'off', coldHash: 'mod', counter: 'exact', windowMs: 400, slideMs: 100, learningRate }) as DaltonPartitioner;
+        const rng = new Rng((9 ^ Math.imul(1, 0x9e3779b1)) >>> 0);
+        const keys = new Rng(seed);
+        for (let i = 0; i < 4000; i++) {
+          ctx.clock.nowMs = i;
+          const key = keys.next() < 0.4 ? 1 : keys.next() < 0.3 ? 2 : keys.int(NUM_KEYS);
+          const before = p.cores[0].qRow(key);
+          const w = p.route(key);
+          if (!p.lastRouteHot) continue;
+          if (rng.next() < 1 - epsilon) {
+            let best = key % P;
+            if (before !== null) for (let j = 0; j < P; j++) if (before[j] > before[best]) best = j;
+            expect(w).toBe(best);
+          } else {
+            expect(w).toBe(rng.int(P));
+          }
+        }
+      }),
+      { numRuns: 20 },
     );
   });
 

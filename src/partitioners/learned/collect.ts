@@ -1,0 +1,81 @@
+// Offline-data recorder: wraps dalton-offline, turns each slide into one transition (obs, action, reward, next obs, done).
+import type { SlideReport } from '../../common/metrics.js';
+import { actionFromCounts, type Mask } from '../../rl-agent/mask.js';
+import { MetricWindow } from '../../rl-agent/metric-window.js';
+import type { DaltonOfflinePartitioner } from '../dalton-offline.js';
+import type { Partitioner } from '../types.js';
+
+/** One recorded transition (research/saspartitioner.md §2.8). */
+export interface RecordedTransition {
+  readonly obs: Float32Array;
+  readonly action: Float32Array;
+  readonly reward: number;
+  readonly nextObs: Float32Array;
+  readonly done: boolean;
+}
+
+/**
+ * Wraps a `dalton-offline` partitioner (unchanged: it already takes its hot keys from a SpaceSaving
+ * top-k, not from key id = rank). Per slide it counts each true-hot rank slot's records per worker
+ * (the slot of a record is looked up in the wrapped partitioner's `hotKeys` at routing time), and in
+ * `onSlide` emits the transition (obs of slide i−1, action of slide i, reward of slide i, obs of
+ * slide i), the action being rl-agent `actionFromCounts` (counts inside the mask, divided by each
+ * key's max). The first slide only fills the metric window; a slide with no records or
+ * fewer than half the previous slide's (the drain after the source stopped) is skipped and breaks the chain. `done` every `episodeLength` transitions.
+ */
+export function recordingPartitioner(
+  inner: DaltonOfflinePartitioner,
+  opts: { rewardBase: number; episodeLength: number; metricWindowSlides: number; onTransition: (t: RecordedTransition) => void },
+): Partitioner & { readonly mask: Mask } {
+  const n = inner.numWorkers;
+  const mask: Mask = inner.mask.map((r) => ({ start: r.lo, end: r.hi }));
+  const T = mask.length;
+  const H = inner.hotKeys.length;
+  const counts = new Float64Array(T * n);
+  const window = new MetricWindow(n, opts.metricWindowSlides);
+  let prevObs: Float32Array | undefined;
+  let written = 0;
+  let prevRecords = 0;
+  return {
+    name: 'dalton-offline',
+    numWorkers: n,
+    splitsKeys: inner.splitsKeys,
+    mask,
+    route(key: number): number {
+      const w = inner.route(key);
+      if (inner.lastRouteHot) {
+        const hk = inner.hotKeys;
+        for (let r = 0; r < T && r < H; r++) {
+          if (hk[r] === key) {
+            counts[r * n + w]++;
+            break;
+          }
+        }
+      }
+      return w;
+    },
+    onSlide(report: SlideReport): void {
+      inner.onSlide?.(report);
+      window.push(report);
+      const action = actionFromCounts(mask, (k, w) => counts[k * n + w]);
+      counts.fill(0);
+      const records = report.partitioner.records;
+      const partial = records === 0 || records < 0.5 * prevRecords;
+      prevRecords = records;
+      if (partial) {
+        // the drain after the source stopped (or a stall): not a step of the controlled system
+        prevObs = undefined;
+        return;
+      }
+      if (!window.ready) return;
+      const obs = window.observation();
+      const reward = window.reward(opts.rewardBase);
+      if (prevObs) {
+        written++;
+        opts.onTransition({ obs: prevObs, action, reward, nextObs: obs, done: written % opts.episodeLength === 0 });
+      }
+      prevObs = obs;
+    },
+    stats: () => inner.stats(),
+  };
+}

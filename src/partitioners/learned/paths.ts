@@ -1,0 +1,45 @@
+// Where checkpoints live: the shipped `checkpoints/default` next to package.json, or a path the user gives.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Mask } from '../../rl-agent/mask.js';
+
+/** Name that selects the shipped checkpoint. */
+export const DEFAULT_CHECKPOINT = 'default';
+/** Name that selects no checkpoint (uniform table over the mask). */
+export const NO_CHECKPOINT = 'none';
+
+/** The package root: the nearest ancestor of this file that holds package.json (works from src/ and dist/). */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return process.cwd();
+}
+
+/**
+ * The directory of checkpoint `spec`: `default` → `<package root>/checkpoints/default`; `none` →
+ * undefined; anything else is a path (relative to the working directory).
+ */
+export function resolveCheckpoint(spec: string): string | undefined {
+  if (spec === NO_CHECKPOINT) return undefined;
+  if (spec === DEFAULT_CHECKPOINT) return path.join(packageRoot(), 'checkpoints', 'default');
+  return path.resolve(spec);
+}
+
+/** Facts of a checkpoint manifest the partitioner needs, read without TF.js (undefined if absent or unreadable). */
+export function peekCheckpoint(dir: string | undefined): { mask?: Mask; numWorkers?: number; hotKeyFreqs?: number[]; actionDim?: number } | undefined {
+  if (!dir) return undefined;
+  const file = path.join(dir, 'manifest.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as { mask?: Mask; numWorkers?: number; hotKeyFreqs?: number[]; actionDim?: number };
+    return { mask: m.mask, numWorkers: m.numWorkers, hotKeyFreqs: m.hotKeyFreqs, actionDim: m.actionDim };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,188 @@
+// The learned partitioners' routing core: hot-key slots by current frequency, a masked table from an action, deficit choice.
+import type { Mask } from '../../rl-agent/mask.js';
+import { maskActionDim, routingShares } from '../../rl-agent/mask.js';
+import { murmurWorker, DEFAULT_HASH_SEED } from '../shared/hashing.js';
+import { SpaceSaving } from '../shared/hot-keys.js';
+
+/**
+ * Routing state of `saspartitioner` (research/saspartitioner.md §2.3, §3.2–3.4). Keys live in rank
+ * slots 0..H−1 assigned from their *measured* frequency (the hottest key of the last slide is slot 0;
+ * key ids are never assumed to be ranks). The first T = mask.length slots are "true" hot keys and
+ * follow the table: per slot a target share vector over its contiguous mask range, built from the
+ * action (key-major, normalised per key, rl-agent `routingShares`), and each record goes to the
+ * allowed worker with the largest deficit `target − realisedShare` (strict `>`, lowest index wins
+ * ties). Realised counts cover the current table's slide: they restart whenever the table is swapped.
+ * Slots T..H−1 go round robin over all P workers (the reference's uniform 1/P with deficit). Other
+ * keys are cold: murmur3 like `hash`, so a cold key is never split.
+ * Invariants: `route` is allocation-free and returns a worker in [0, P); slot map and shares change
+ * only in `swap`, and `version` grows by at most one per `swap`.
+ */
+export class LearnedRouter {
+  readonly numWorkers: number;
+  readonly numHotKeys: number;
+  readonly mask: Mask;
+  readonly actionDim: number;
+  /** Routing-table epoch (stats().tableVersion). */
+  version = 0;
+  /** Key id in each slot (−1 = empty). */
+  readonly hotKeys: Int32Array;
+  /** Frequencies of the slots' keys in the slide that chose them (counts; 0 = empty). */
+  readonly hotCounts: Float64Array;
+  private readonly slotOf: Int32Array;
+  private readonly lo: Int32Array;
+  private readonly hi: Int32Array;
+  /** Target shares, slot-major over all P (0 outside the range); a slot with no positive share uses its cold route. */
+  private readonly prob: Float64Array;
+  private readonly hasShares: Uint8Array;
+  private readonly realised: Float64Array;
+  private readonly realisedTotal: Float64Array;
+  private readonly rr: Int32Array;
+  private readonly hashSeed: number;
+  private readonly sketch: SpaceSaving | undefined;
+  private readonly topKeys: Int32Array;
+  private readonly topCounts: Float64Array;
+  /** Per slot: records routed in the current slide, per worker (for the offline action and tests). */
+  readonly slideCounts: Float64Array;
+
+  /**
+   * `numKeys` sizes the key → slot array; `sketchCapacity` (≥ H) sizes the SpaceSaving top-k
+   * detector (0 = no detector: slots are set by the caller through `swap(keys)`).
+   */
+  constructor(opts: { numWorkers: number; numKeys: number; numHotKeys: number; mask: Mask; sketchCapacity: number; hashSeed?: number }) {
+    const n = opts.numWorkers;
+    this.numWorkers = n;
+    this.numHotKeys = opts.numHotKeys;
+    this.mask = opts.mask;
+    this.actionDim = maskActionDim(opts.mask);
+    const T = opts.mask.length;
+    this.hotKeys = new Int32Array(opts.numHotKeys).fill(-1);
+    this.hotCounts = new Float64Array(opts.numHotKeys);
+    this.slotOf = new Int32Array(Math.max(1, opts.numKeys)).fill(-1);
+    this.lo = Int32Array.from(opts.mask, (r) => r.start);
+    this.hi = Int32Array.from(opts.mask, (r) => r.end);
+    this.prob = new Float64Array(T * n);
+    this.hasShares = new Uint8Array(T);
+    this.realised = new Float64Array(T * n);
+    this.realisedTotal = new Float64Array(T);
+    this.slideCounts = new Float64Array(T * n);
+    this.rr = new Int32Array(opts.numHotKeys);
+    this.hashSeed = opts.hashSeed ?? DEFAULT_HASH_SEED;
+    this.sketch = opts.sketchCapacity > 0 ? new SpaceSaving(Math.max(1, opts.numKeys), Math.max(opts.sketchCapacity, opts.numHotKeys)) : undefined;
+    this.topKeys = new Int32Array(opts.numHotKeys);
+    this.topCounts = new Float64Array(opts.numHotKeys);
+    this.setShares(undefined);
+  }
+
+  /** The worker of one record. Feeds the top-k detector. Allocation-free. */
+  route(key: number): number {
+    this.sketch?.offer(key);
+    const s = key < this.slotOf.length ? this.slotOf[key] : -1;
+    if (s < 0) return murmurWorker(key, this.hashSeed, this.numWorkers);
+    const n = this.numWorkers;
+    if (s >= this.lo.length) {
+      const w = this.rr[s];
+      this.rr[s] = w + 1 === n ? 0 : w + 1;
+      return w;
+    }
+    if (this.hasShares[s] === 0) return murmurWorker(key, this.hashSeed, n);
+    const base = s * n;
+    const tot = this.realisedTotal[s];
+    const inv = tot > 0 ? 1 / tot : 0;
+    let best = -1;
+    let bestV = -Infinity;
+    for (let w = this.lo[s], h = this.hi[s]; w < h; w++) {
+      const p = this.prob[base + w];
+      if (p <= 0) continue;
+      const v = p - this.realised[base + w] * inv;
+      if (v > bestV) {
+        bestV = v;
+        best = w;
+      }
+    }
+    this.realised[base + best]++;
+    this.realisedTotal[s] = tot + 1;
+    this.slideCounts[base + best]++;
+    return best;
+  }
+
+  /** The slot of `key`, or −1 when it is cold. */
+  slotOfKey(key: number): number {
+    return key < this.slotOf.length ? this.slotOf[key] : -1;
+  }
+
+  /** Target share of (slot, worker) in the current table. */
+  share(slot: number, worker: number): number {
+    return this.prob[slot * this.numWorkers + worker];
+  }
+
+  /**
+   * The detector's top-H keys of the slide that just ended, by count descending (ties by key id), and
+   * resets the detector. Without a detector returns the current slot keys.
+   */
+  detectTop(): { keys: Int32Array; counts: Float64Array; size: number } {
+    if (!this.sketch) return { keys: this.hotKeys, counts: this.hotCounts, size: this.hotKeys.length };
+    this.topKeys.fill(-1);
+    this.topCounts.fill(0);
+    const m = this.sketch.top(this.numHotKeys, this.topKeys, this.topCounts);
+    this.sketch.reset();
+    return { keys: this.topKeys, counts: this.topCounts, size: m };
+  }
+
+  /**
+   * Atomically installs a new table: slot keys (`keys[0..size)` by rank, undefined = keep) and the
+   * action (undefined = keep the shares; `null` = uniform over each range). Restarts the realised
+   * counts and the slide counts. Bumps `version` once if the slots or shares changed; returns whether it did.
+   */
+  swap(keys: ArrayLike<number> | undefined, size: number, counts: ArrayLike<number> | undefined, action: ArrayLike<number> | null | undefined): boolean {
+    let changed = false;
+    if (keys) {
+      for (let r = 0; r < this.numHotKeys; r++) {
+        const k = r < size ? keys[r] : -1;
+        if (this.hotKeys[r] !== k) changed = true;
+      }
+      if (changed) {
+        for (let r = 0; r < this.numHotKeys; r++) if (this.hotKeys[r] >= 0 && this.hotKeys[r] < this.slotOf.length) this.slotOf[this.hotKeys[r]] = -1;
+        for (let r = 0; r < this.numHotKeys; r++) {
+          const k = r < size ? keys[r] : -1;
+          this.hotKeys[r] = k;
+          if (k >= 0 && k < this.slotOf.length && this.slotOf[k] < 0) this.slotOf[k] = r;
+        }
+      }
+      for (let r = 0; r < this.numHotKeys; r++) this.hotCounts[r] = r < size && counts ? counts[r] : 0;
+    }
+    if (action !== undefined && this.setShares(action)) changed = true;
+    this.realised.fill(0);
+    this.realisedTotal.fill(0);
+    this.slideCounts.fill(0);
+    if (changed) this.version++;
+    return changed;
+  }
+
+  /** Sets the shares from an action (null/undefined = uniform). Returns whether any share changed. */
+  private setShares(action: ArrayLike<number> | null | undefined): boolean {
+    const n = this.numWorkers;
+    const shares = action ? routingShares(this.mask, action) : undefined;
+    let changed = false;
+    for (let s = 0; s < this.lo.length; s++) {
+      const base = s * n;
+      const sh = shares ? shares[s] : undefined;
+      const uniform = !shares;
+      const has = uniform || sh !== undefined ? 1 : 0;
+      if (this.hasShares[s] !== has) changed = true;
+      this.hasShares[s] = has;
+      for (let w = this.lo[s], j = 0; w < this.hi[s]; w++, j++) {
+        const p = uniform ? 1 / (this.hi[s] - this.lo[s]) : sh ? sh[j] : 0;
+        if (this.prob[base + w] !== p) changed = true;
+        this.prob[base + w] = p;
+      }
+    }
+    return changed;
+  }
+
+  /** Number of occupied slots. */
+  hotKeyCount(): number {
+    let h = 0;
+    for (let r = 0; r < this.numHotKeys; r++) if (this.hotKeys[r] >= 0) h++;
+    return h;
+  }
+}

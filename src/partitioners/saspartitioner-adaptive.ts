@@ -1,0 +1,180 @@
+// Workload-aware SaSPartitioner: exact top-k per slide, switch to the checkpoint whose Zipf(α) top-k is nearest.
+import { z } from 'zod';
+import { ConfigError } from '../common/errors.js';
+import type { SlideReport } from '../common/metrics.js';
+import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
+import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
+import { MetricWindow } from '../rl-agent/metric-window.js';
+import { LearnedRouter } from './learned/router.js';
+import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
+import { NO_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
+import { hashSeedField } from './shared/params.js';
+import type { Partitioner, PartitionerContext } from './types.js';
+
+const modelSchema = z.strictObject({
+  /** Zipf exponent the model was trained for; 0 = uniform table. */
+  alpha: z.number().min(0),
+  /** Checkpoint (`default`, a directory, or `none` = uniform table over the mask). */
+  checkpoint: z.string().min(1).default(NO_CHECKPOINT),
+});
+
+/** Parameters of `saspartitioner-adaptive` (SaS `alphaValues` + one policy per model, §3.5). */
+export const sasAdaptiveParams = z
+  .strictObject({
+    /** Models to choose from. Default: α 0 (uniform) and α 1.5 with the shipped checkpoint. */
+    models: z.array(modelSchema).min(1).default([
+      { alpha: 0, checkpoint: NO_CHECKPOINT },
+      { alpha: 1.5, checkpoint: 'default' },
+    ]),
+    /** Hot-key slots (top-k of the exact counts). Default 10. */
+    numHotKeys: z.number().int().min(1).max(4096).default(10),
+    /** Fixed reward base. Default 0.6. */
+    rewardBase: z.number().positive().default(DEFAULT_REWARD_BASE),
+    /** Slides in the metric window. Default 1. */
+    metricWindowSlides: z.number().int().min(1).max(64).default(1),
+    /** Steps per episode. Default 128. */
+    episodeLength: z.number().int().min(1).default(128),
+    /** Murmur seed of the cold route. Default 38324. */
+    seed: hashSeedField,
+  });
+
+/** Validated parameters of `saspartitioner-adaptive`. */
+export type SasAdaptiveParams = z.infer<typeof sasAdaptiveParams>;
+
+/** `saspartitioner-adaptive` with its model choice exposed. */
+export interface SasAdaptivePartitioner extends Partitioner {
+  /** Index into params.models of the model in use. */
+  readonly active: number;
+  readonly routers: readonly LearnedRouter[];
+}
+
+/** Registry id of an adaptive model's inline policy (what `preloadLearnedPolicies` registers). */
+export function adaptivePolicyId(checkpoint: string): string | undefined {
+  const dir = resolveCheckpoint(checkpoint);
+  return dir ? `inline:${dir}` : undefined;
+}
+
+/** Euclidean distance between two vectors of the same length. */
+export function euclidean(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * Index of the model whose Zipf(α) top-k distribution (normalised over k) is nearest (Euclidean) to
+ * the measured top-k counts normalised over their sum; the first model wins ties.
+ */
+export function nearestModel(topCounts: ArrayLike<number>, alphas: readonly number[]): number {
+  const k = topCounts.length;
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += topCounts[i];
+  const d = Array.from({ length: k }, (_, i) => (sum > 0 ? topCounts[i] / sum : 0));
+  let best = 0;
+  let bestD = Infinity;
+  alphas.forEach((a, i) => {
+    const e = euclidean(d, zipfTopProbabilities(a, k));
+    if (e < bestD) {
+      bestD = e;
+      best = i;
+    }
+  });
+  return best;
+}
+
+/**
+ * Creates `saspartitioner-adaptive` (research/saspartitioner.md §3.5). It counts every key exactly
+ * during a slide; at the slide's end it takes the top `numHotKeys`, picks the nearest model
+ * (`nearestModel`), maps the top keys onto that model's rank slots 0..k−1 and lets the model's
+ * policy (if any; none = uniform over its mask) set the table. Each model has its own mask and
+ * router; a switch swaps the router atomically and bumps `tableVersion`. `policies` (optional)
+ * overrides the prepared-policy lookup, one entry per model.
+ */
+export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptiveParams, policies?: readonly (LearnedPolicy | undefined)[]): SasAdaptivePartitioner {
+  const n = ctx.numWorkers;
+  const H = params.numHotKeys;
+  const pols = params.models.map((m, i) => {
+    if (policies) return policies[i];
+    const id = adaptivePolicyId(m.checkpoint);
+    return id ? preparedPolicy(id) : undefined;
+  });
+  const routers = params.models.map((m, i) => {
+    const p = pols[i];
+    let mask: Mask;
+    if (p) mask = validateMask(p.mask, n, `partitioner.params.models[${i}].checkpoint.mask`);
+    else {
+      const peek = peekCheckpoint(resolveCheckpoint(m.checkpoint));
+      mask = peek?.mask && peek.numWorkers === n ? peek.mask : maskFromFrequencies(zipfTopProbabilities(m.alpha, H), n);
+    }
+    if (mask.length > H) throw new ConfigError(`partitioner.params.models[${i}]: mask has ${mask.length} hot keys > numHotKeys ${H}`, { field: `partitioner.params.models[${i}]` });
+    return new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: 0, hashSeed: params.seed });
+  });
+  const alphas = params.models.map((m) => m.alpha);
+  const counts = new Float64Array(Math.max(1, ctx.numKeys));
+  const touched = new Int32Array(Math.max(1, ctx.numKeys));
+  let touchedN = 0;
+  const topKeys = new Int32Array(H);
+  const topCounts = new Float64Array(H);
+  const window = new MetricWindow(n, params.metricWindowSlides);
+  const obs = new Float32Array(2 * n);
+  let active = 0;
+  let router = routers[0];
+  let version = 0;
+  let steps = 0;
+
+  function exactTop(): number {
+    topKeys.fill(-1);
+    topCounts.fill(0);
+    let m = 0;
+    for (let i = 0; i < touchedN; i++) {
+      const k = touched[i];
+      const c = counts[k];
+      counts[k] = 0;
+      if (m === H && !(c > topCounts[m - 1] || (c === topCounts[m - 1] && k < topKeys[m - 1]))) continue;
+      let j = m < H ? m++ : H - 1;
+      while (j > 0 && (c > topCounts[j - 1] || (c === topCounts[j - 1] && k < topKeys[j - 1]))) {
+        topKeys[j] = topKeys[j - 1];
+        topCounts[j] = topCounts[j - 1];
+        j--;
+      }
+      topKeys[j] = k;
+      topCounts[j] = c;
+    }
+    touchedN = 0;
+    return m;
+  }
+
+  return {
+    name: 'saspartitioner-adaptive',
+    numWorkers: n,
+    splitsKeys: n > 1,
+    routers,
+    get active() {
+      return active;
+    },
+    route(key: number): number {
+      if (key < counts.length) {
+        if (counts[key] === 0) touched[touchedN++] = key;
+        counts[key]++;
+      }
+      return router.route(key);
+    },
+    onSlide(report: SlideReport): void {
+      window.push(report);
+      const m = exactTop();
+      const prev = active;
+      if (m > 0) active = nearestModel(topCounts.subarray(0, m), alphas);
+      const pol = pols[active];
+      let action: Float32Array | undefined;
+      if (pol && window.ready) {
+        steps++;
+        action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
+      }
+      const r = routers[active];
+      const changed = r.swap(topKeys, m, topCounts, action);
+      router = r;
+      if (changed || prev !== active) version++;
+    },
+    stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: version }),
+  };
+}
