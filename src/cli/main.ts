@@ -9,6 +9,7 @@ import { stressCommand } from './stress.js';
 import { compareCommand, loadCompareConfig } from './compare.js';
 import { maxThroughputCommand } from './max-throughput.js';
 import { rebuildReport } from '../report/index.js';
+import { addLearnedCommands, preloadLearned } from './learned.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
       if (o.clock) sets.push(`clock=${o.clock}`);
       if (o.out) sets.push(`output.dir=${o.out}`);
       const cfg = loadJobConfig(o.config, sets);
+      await preloadLearned(cfg);
       const { result, text } = await runCommand(cfg, { quiet: o.quiet, write: o.write });
       process.stdout.write((o.json ? JSON.stringify(result.summary, null, 2) : text) + '\n');
     });
@@ -51,7 +53,9 @@ export function buildProgram(): Command {
     .action(async (o: { config: string; set: string[]; partitioner?: string; quiet?: boolean }) => {
       const sets = [...o.set];
       if (o.partitioner) sets.push(`partitioner.name=${o.partitioner}`);
-      const { dir, lines } = await stressCommand(loadJobConfig(o.config, sets), { quiet: o.quiet });
+      const stressCfg = loadJobConfig(o.config, sets);
+      await preloadLearned(stressCfg);
+      const { dir, lines } = await stressCommand(stressCfg, { quiet: o.quiet });
       const worstIdle = lines.map((l) => Math.min(...l.idleMs));
       process.stdout.write(`stress: ${lines.length} slides; max partitioner CPU share ${Math.max(0, ...lines.map((l) => l.partitionerCpuShare)).toFixed(4)}; peak RSS ${(Math.max(...lines.map((l) => l.rssBytes)) / 2 ** 20).toFixed(0)} MiB; busiest worker idle min ${Math.min(...worstIdle).toFixed(0)} ms/s\nlog: ${dir}/stress.jsonl\n`);
     });
@@ -98,6 +102,7 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`partitioners: ${partitionerNames().join(', ')}\ntasks: ${taskNames().join(', ')}\nworkloads: ${workloadNames().join(', ')}\n`);
     });
+  addLearnedCommands(program);
   return program;
 }
 

@@ -1,0 +1,59 @@
+// `sas collect`: virtual-clock runs of the dalton-offline behaviour policy, recorded as an offline transition dataset.
+import { ConfigError } from '../common/errors.js';
+import type { JobConfig } from '../engine/config.js';
+import { buildJob, runJob } from '../engine/job.js';
+import { createDaltonOffline, daltonOfflineParams } from '../partitioners/dalton-offline.js';
+import { recordingPartitioner } from '../partitioners/learned/collect.js';
+import { parseOrThrow } from '../common/validate.js';
+import { DatasetWriter, zipfTopProbabilities, type DatasetManifest } from '../rl-agent/index.js';
+import type { z } from 'zod';
+import type { collectSectionSchema } from './learned.js';
+import { createProgress } from './progress.js';
+
+/**
+ * Runs `section.runs` virtual-clock jobs of `job` (partitioner must be dalton-offline) with seeds
+ * job.seed + i and writes every slide's transition into one dataset at `section.out`
+ * (rl-agent DatasetWriter: records then manifest, so a failed run leaves no readable half dataset).
+ */
+export async function collectCommand(job: JobConfig, section: z.infer<typeof collectSectionSchema>, opts: { quiet?: boolean } = {}): Promise<DatasetManifest> {
+  if (job.clock !== 'virtual') throw new ConfigError('job.clock: collect runs on the virtual clock', { field: 'job.clock', expected: 'virtual', got: job.clock });
+  if (job.partitioner.name !== 'dalton-offline') {
+    throw new ConfigError(`job.partitioner.name: collect records the dalton-offline behaviour policy, got ${job.partitioner.name}`, { field: 'job.partitioner.name', expected: 'dalton-offline', got: job.partitioner.name });
+  }
+  const params = parseOrThrow(daltonOfflineParams, job.partitioner.params ?? {}, 'job.partitioner.params');
+  let writer: DatasetWriter | undefined;
+  const progress = createProgress('collect', opts.quiet);
+  try {
+    for (let run = 0; run < section.runs; run++) {
+      const cfg: JobConfig = { ...job, seed: job.seed + run };
+      const built = buildJob(cfg, {
+        partitioner: (clock, numKeys) => {
+          const inner = createDaltonOffline({ numWorkers: cfg.workers, seed: cfg.seed, numKeys, slideMs: cfg.slideMs, clock }, params);
+          const rec = recordingPartitioner(inner, { ...section, onTransition: (t) => writer!.write(t) });
+          if (!writer) {
+            writer = new DatasetWriter(section.out, {
+              numWorkers: cfg.workers,
+              numHotKeys: params.numHotKeys,
+              mask: rec.mask.map((r) => ({ start: r.start, end: r.end })),
+              hotKeyFreqs: zipfTopProbabilities(params.zipfExponent, params.numHotKeys),
+              source: `dalton-offline ${cfg.workload.name} ${JSON.stringify(cfg.workload.params)} P=${cfg.workers} runs=${section.runs}`,
+              rewardBase: section.rewardBase,
+              episodeLength: section.episodeLength,
+            });
+          }
+          return rec;
+        },
+      });
+      await runJob(built, {
+        onProgress: (f) => progress.update((run + f) / section.runs, `run ${run + 1}/${section.runs}, ${writer?.size ?? 0} transitions`),
+      });
+    }
+    progress.stop();
+    if (!writer) throw new ConfigError('collect: no run was made', { field: 'collect.runs' });
+    return writer.close();
+  } catch (e) {
+    progress.stop();
+    writer?.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,145 @@
+// Config files of the learned-partitioner commands (collect, train offline, train online): schemas and loader.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { applyOverrides, readYamlFile, validateJob, type JobConfig } from '../engine/config.js';
+import { ConfigError } from '../common/errors.js';
+import { parseOrThrow } from '../common/validate.js';
+
+/** `collect:` section of params/collect.yaml. */
+export const collectSectionSchema = z.strictObject({
+  /** Dataset directory to write (replaced if it exists). Default data/offline/default. */
+  out: z.string().min(1).default('data/offline/default'),
+  /** Runs to record, seeds job.seed, job.seed+1, … (one dataset). Default 1. */
+  runs: z.number().int().min(1).max(1000).default(1),
+  /** Transitions per episode (done flag). Default 128 (SaS `max_steps`). */
+  episodeLength: z.number().int().min(1).default(128),
+  /** Fixed reward base. Default 0.6 (SaS `initial_perf`). */
+  rewardBase: z.number().positive().default(0.6),
+  /** Slides in the metric window. Default 1. */
+  metricWindowSlides: z.number().int().min(1).max(64).default(1),
+});
+
+/** `offline` config (params/train-offline.yaml). */
+export const trainOfflineSchema = z.strictObject({
+  /** Agent preset the overrides apply to. Default offline-fast (docs/rl-agent.md). */
+  preset: z.enum(['sac', 'offline', 'offline-fast', 'finetune']).default('offline-fast'),
+  /** Gradient steps. Default: the agent config's offlineSteps. */
+  steps: z.number().int().min(1).optional(),
+  /** Log the losses every this many steps. Default 50. */
+  progressEvery: z.number().int().min(1).default(50),
+  /** Agent config overrides (rl-agent agentConfigSchema). */
+  agent: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** `online:` section of params/train-online.yaml. */
+export const onlineSectionSchema = z.strictObject({
+  /** Agent config overrides of the fine-tune preset (shape fields must match the checkpoint). */
+  agent: z.record(z.string(), z.unknown()).default({}),
+  /** Step budget: training iterations (slides with an agent step). Reference 500 (§2.1). */
+  maxIterations: z.number().int().min(1).default(500),
+  /** Stop once a slide's busy imbalance ≤ this (after minIterations). Reference 0.01 (§2.1). */
+  targetImbalance: z.number().min(0).default(0.01),
+  /** Do not stop on the target before this many iterations. Default 10. */
+  minIterations: z.number().int().min(0).default(10),
+  /** Write a checkpoint every N iterations. Reference: every 10 online iterations (§2.7). */
+  checkpointEvery: z.number().int().min(1).default(10),
+  /** Checkpoint directory (the final one is `<out>`, intermediate ones `<out>-iter<N>` are replaced). Default checkpoints/online. */
+  out: z.string().min(1).default('checkpoints/online'),
+});
+
+/** Reads a YAML file with a `job:` section and one named section, applies `--set` overrides, validates both. */
+export function loadSectioned<S extends z.ZodType>(file: string, section: string, schema: S, sets: readonly string[] = []): { job: JobConfig; section: z.infer<S> } {
+  const raw = applyOverrides(readYamlFile(file), sets);
+  for (const k of Object.keys(raw)) {
+    if (k !== 'job' && k !== section) throw new ConfigError(`${file}: ${k}: unknown field (expected job and ${section})`, { file, field: k });
+  }
+  const job = validateJob(raw.job ?? {}, file);
+  return { job, section: parseOrThrow(schema, raw[section] ?? {}, section, file) };
+}
+
+/** Reads params/train-offline.yaml (the whole file is the `offline` config). */
+export function loadTrainOffline(file: string, sets: readonly string[] = []): z.infer<typeof trainOfflineSchema> {
+  return parseOrThrow(trainOfflineSchema, applyOverrides(readYamlFile(file), sets), '', file);
+}
+
+/**
+ * Loads and registers the checkpoint policies a `saspartitioner*` job refers to, so `sas run`/`stress`
+ * use the shipped checkpoint by default. TF.js is imported only for those partitioners.
+ */
+export async function preloadLearned(cfg: Pick<JobConfig, 'workers' | 'partitioner'>): Promise<void> {
+  if (!cfg.partitioner.name.startsWith('saspartitioner')) return;
+  const { preloadLearnedPolicies } = await import('../partitioners/learned/prepare.js');
+  await preloadLearnedPolicies(cfg);
+}
+
+const collectOpt = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** Adds `collect`, `train offline`, `train online` and `agent` to the program (modules load on use). */
+export function addLearnedCommands(program: Command): void {
+  program
+    .command('collect')
+    .description('record offline transitions of the dalton-offline behaviour policy (virtual clock)')
+    .option('-c, --config <file>', 'collect config (job + collect sections)', 'params/collect.yaml')
+    .option('-s, --set <path=value>', 'override a field, e.g. --set collect.runs=2 (repeatable)', collectOpt, [])
+    .option('-o, --out <dir>', 'dataset directory (default: collect.out)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { config: string; set: string[]; out?: string; quiet?: boolean }) => {
+      const sets = [...o.set, ...(o.out ? [`collect.out=${o.out}`] : [])];
+      const { job, section } = loadSectioned(o.config, 'collect', collectSectionSchema, sets);
+      const { collectCommand } = await import('./collect.js');
+      const m = await collectCommand(job, section, { quiet: o.quiet });
+      process.stdout.write(`dataset: ${section.out} (${m.count} transitions, obs ${m.obsDim}, action ${m.actionDim})\n`);
+    });
+  const train = program.command('train').description('train the learned partitioner\'s agent');
+  train
+    .command('offline')
+    .description('CQL-N on an offline dataset; writes a checkpoint')
+    .option('-c, --config <file>', 'training config', 'params/train-offline.yaml')
+    .option('-s, --set <path=value>', 'override a field, e.g. --set steps=100 (repeatable)', collectOpt, [])
+    .requiredOption('--data <dir>', 'dataset directory (sas collect)')
+    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { config: string; set: string[]; data: string; out: string; quiet?: boolean }) => {
+      const cfg = loadTrainOffline(o.config, o.set);
+      const { trainOfflineCommand } = await import('./train.js');
+      const m = await trainOfflineCommand(cfg, o.data, o.out, { quiet: o.quiet });
+      process.stdout.write(`checkpoint: ${o.out} (${m.algorithm}, ${m.updates} updates, obs ${m.obsDim}, action ${m.actionDim})\n`);
+    });
+  train
+    .command('online')
+    .description('fine-tune a checkpoint while a job runs (virtual: inline; real: agent server over websockets)')
+    .option('-c, --config <file>', 'online config (job + online sections)', 'params/train-online.yaml')
+    .option('-s, --set <path=value>', 'override a field (repeatable)', collectOpt, [])
+    .option('--checkpoint <dir>', 'checkpoint to start from (default: the shipped one)', 'default')
+    .option('--evaluate', 'inference only (no learning, no checkpoints)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { config: string; set: string[]; checkpoint: string; evaluate?: boolean; quiet?: boolean }) => {
+      const { job, section } = loadSectioned(o.config, 'online', onlineSectionSchema, o.set);
+      const { trainOnlineCommand } = await import('./train.js');
+      const r = await trainOnlineCommand(job, section, o.checkpoint, { evaluate: o.evaluate, quiet: o.quiet });
+      const tail = r.imbalance.slice(-10);
+      const mean = tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
+      process.stdout.write(`${o.evaluate ? 'evaluate' : 'train online'}: ${r.iterations} iterations, stopped by ${r.stoppedBy}, mean imbalance of the last ${tail.length} slides ${mean.toFixed(4)}${r.checkpoint ? `, checkpoint ${r.checkpoint}` : ''}\n`);
+    });
+  program
+    .command('agent')
+    .description('serve the RL agent over websockets (127.0.0.1 by default)')
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'TCP port', (v) => Number.parseInt(v, 10), 49985)
+    .option('--token <token>', 'shared secret (default: random, printed)')
+    .option('--checkpoint <dir>', 'checkpoint sessions start from (default | none | DIR)', 'default')
+    .option('--checkpoint-dir <dir>', 'where sessions write checkpoints')
+    .option('--evaluate', 'inference only')
+    .action(async (o: { host: string; port: number; token?: string; checkpoint: string; checkpointDir?: string; evaluate?: boolean }) => {
+      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError(`--port: expected an integer in [0, 65535], got ${o.port}`, { field: 'port' });
+      const { agentCommand } = await import('./agent.js');
+      const { server, token } = await agentCommand(o);
+      process.stdout.write(`agent listening on ${server.url}${o.token ? '' : ` token ${token}`}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.close();
+    });
+}

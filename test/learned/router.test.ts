@@ -1,0 +1,176 @@
+// saspartitioner routing: deficit golden sequence, detector-based slots, version bumps, cold keys never split.
+import { describe, expect, it } from 'vitest';
+import { LearnedRouter } from '../../src/partitioners/learned/router.js';
+import { createSasPartitioner, sasPartitionerParams } from '../../src/partitioners/saspartitioner.js';
+import { createSasAdaptive, nearestModel, sasAdaptiveParams } from '../../src/partitioners/saspartitioner-adaptive.js';
+import { createPartitioner } from '../../src/partitioners/index.js';
+import { createHash } from '../../src/partitioners/hash.js';
+import { rankToKeyIds, ZipfWorkload } from '../../src/tasks/workloads/zipf.js';
+import { Rng } from '../../src/common/rng.js';
+import type { SlideReport } from '../../src/common/metrics.js';
+import type { LearnedPolicy } from '../../src/partitioners/learned/policy.js';
+import { ConfigError } from '../../src/common/errors.js';
+
+/** A minimal slide report with equal busy times (the partitioner only reads routed and busy). */
+function report(P: number, routed: number[], busy = 500): SlideReport {
+  return {
+    slideIndex: 0,
+    slideStartMs: 0,
+    slideMs: 1000,
+    workers: Array.from({ length: P }, (_, w) => ({ worker: w, recordsIn: routed[w], busyMs: busy, backpressuredMs: 0, idleMs: 1000 - busy, queueLength: 0, latencyP50Ms: 0, latencyP99Ms: 0, latencyMaxMs: 0 })),
+    partitioner: { records: routed.reduce((a, b) => a + b, 0), routeNs: 0, routed, hotKeys: 0, maxSplit: 0, tableVersion: 0 },
+    job: { throughput: 0, targetRate: 0, achievedRate: 0, sourceBackpressuredMs: 0, imbalanceBusy: 0, nmadBusy: 0, imbalanceCount: 0, nmadCount: 0, replication: 0, latencyP50Ms: 0, latencyP99Ms: 0 },
+  };
+}
+
+/** n keys of a seeded Zipf stream with permuted ids. */
+function zipfKeys(numKeys: number, exponent: number, seed: number, n: number): Int32Array {
+  const wl = new ZipfWorkload({ numKeys, exponent, seed });
+  const keys = new Int32Array(n);
+  wl.fill(keys, new Int32Array(n), 0, n, 0);
+  return keys;
+}
+
+const ctx = (P: number, numKeys = 1000) => ({ numWorkers: P, seed: 1, numKeys, slideMs: 1000, clock: { nowMs: 0 } });
+
+describe('deficit routing (golden)', () => {
+  it('follows a hand-computed table exactly', () => {
+    // One true hot key (slot 0) on workers [1, 4) of P = 5, action weights 2:1:1 → shares .5 .25 .25.
+    const r = new LearnedRouter({ numWorkers: 5, numKeys: 100, numHotKeys: 1, mask: [{ start: 1, end: 4 }], sketchCapacity: 0 });
+    r.swap([42], 1, [1], [2, 1, 1]);
+    const seq = Array.from({ length: 8 }, () => r.route(42));
+    // By hand: deficits (.5,.25,.25) → 1; after (1,0,0)/1: (−.5,.25,.25) → 2; (1,1,0)/2: (0,−.25,.25) → 3;
+    // (1,1,1)/3: (.167,−.083,−.083) → 1; (2,1,1)/4: (0,0,0) tie → 1; (3,1,1)/5: (−.1,.05,.05) → 2;
+    // (3,2,1)/6: (0,−.083,.083) → 3; (3,2,2)/7: (.071,−.036,−.036) → 1.
+    expect(seq).toEqual([1, 2, 3, 1, 1, 2, 3, 1]);
+    // A zero weight is never chosen; a new table restarts the realised counts.
+    r.swap(undefined, 0, undefined, [0, 1, 3]);
+    expect(Array.from({ length: 4 }, () => r.route(42))).toEqual([3, 2, 3, 3]);
+  });
+
+  it('a cold key goes where `hash` sends it, and an all-zero key falls back to that route', () => {
+    const P = 7;
+    const hash = createHash(ctx(P), { seed: 38324 });
+    const r = new LearnedRouter({ numWorkers: P, numKeys: 100, numHotKeys: 1, mask: [{ start: 0, end: 3 }], sketchCapacity: 0 });
+    r.swap([5], 1, [1], [0, 0, 0]);
+    for (const k of [0, 1, 5, 17, 99]) expect(r.route(k)).toBe(hash.route(k));
+  });
+});
+
+describe('saspartitioner hot keys come from the detector, not from ids', () => {
+  it('the hottest key of a permuted Zipf stream gets slot 0', () => {
+    const numKeys = 5000;
+    const P = 16;
+    const p = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 5, numTrueHotKeys: 5 }));
+    const keys = zipfKeys(numKeys, 1.3, 9, 20000);
+    const ids = rankToKeyIds(numKeys, 9);
+    expect(ids[0]).not.toBe(0);
+    const routed = new Array(P).fill(0);
+    for (const k of keys) routed[p.route(k)]++;
+    p.onSlide!(report(P, routed));
+    expect(p.router.hotKeys[0]).toBe(ids[0]);
+    expect(Array.from(p.router.hotKeys.slice(0, 3)).sort()).toEqual(Array.from(ids.slice(0, 3)).sort());
+    // Slot 0 now routes inside its mask range only.
+    const m0 = p.mask[0];
+    for (let i = 0; i < 200; i++) {
+      const w = p.route(ids[0]);
+      expect(w).toBeGreaterThanOrEqual(m0.start);
+      expect(w).toBeLessThan(m0.end);
+    }
+  });
+});
+
+/** A fake policy returning a random action each step (so the table changes every slide). */
+function randomPolicy(mask: { start: number; end: number }[], seed: number): LearnedPolicy & { calls: number } {
+  const rng = new Rng(seed);
+  const dim = mask.reduce((a, r) => a + r.end - r.start, 0);
+  return {
+    mask,
+    actionDim: dim,
+    describe: 'random',
+    calls: 0,
+    step() {
+      this.calls++;
+      return Float32Array.from({ length: dim }, () => rng.next());
+    },
+  };
+}
+
+describe('table versions and splitting', () => {
+  it('tableVersion bumps at most once per slide, and only in onSlide; cold keys are never split', () => {
+    const P = 8;
+    const numKeys = 2000;
+    const mask = [{ start: 0, end: 5 }, { start: 4, end: 8 }];
+    const pol = randomPolicy(mask, 3);
+    const p = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, numTrueHotKeys: 2 }), pol);
+    const keys = zipfKeys(numKeys, 1.2, 4, 12 * 3000);
+    let next = 0;
+    const workersOf = new Map<number, Set<number>>();
+    const everHot = new Set<number>();
+    let v = p.stats().tableVersion;
+    for (let slide = 0; slide < 12; slide++) {
+      const routed = new Array(P).fill(0);
+      for (let i = 0; i < 3000; i++) {
+        const k = keys[next++];
+        const w = p.route(k);
+        expect(p.stats().tableVersion).toBe(v);
+        routed[w]++;
+        (workersOf.get(k) ?? workersOf.set(k, new Set()).get(k)!).add(w);
+      }
+      p.onSlide!(report(P, routed, 300 + slide));
+      for (const k of p.router.hotKeys) if (k >= 0) everHot.add(k);
+      const nv = p.stats().tableVersion;
+      expect(nv - v).toBeGreaterThanOrEqual(0);
+      expect(nv - v).toBeLessThanOrEqual(1);
+      v = nv;
+    }
+    expect(pol.calls).toBe(12);
+    expect(v).toBeGreaterThanOrEqual(10); // random actions: the table really changed
+    let cold = 0;
+    for (const [k, ws] of workersOf) {
+      if (everHot.has(k)) continue;
+      cold++;
+      expect(ws.size, `cold key ${k}`).toBe(1);
+    }
+    expect(cold).toBeGreaterThan(100);
+    const split = [...workersOf].filter(([k, ws]) => everHot.has(k) && ws.size > 1);
+    expect(split.length).toBeGreaterThan(0);
+  });
+
+  it('registry validates params and routes with the uniform table without a policy', () => {
+    expect(() => createPartitioner('saspartitioner', ctx(4), { numHotKeys: 0 })).toThrow(ConfigError);
+    expect(() => createPartitioner('saspartitioner', ctx(4), { mode: 'remote' })).toThrow(ConfigError);
+    const p = createPartitioner('saspartitioner', ctx(4), { checkpoint: 'none', numTrueHotKeys: 2, numHotKeys: 2 }) as ReturnType<typeof createSasPartitioner>;
+    expect(p.policy).toBeUndefined();
+    expect(p.splitsKeys).toBe(true);
+    for (const r of p.mask) for (let w = r.start; w < r.end; w++) expect(p.router.share(0, w) + p.router.share(1, w)).toBeGreaterThan(0);
+  });
+});
+
+describe('saspartitioner-adaptive', () => {
+  it('nearestModel picks the Zipf exponent nearest in Euclidean distance', () => {
+    const z = (a: number) => Array.from({ length: 10 }, (_, i) => 1000 * Math.pow(i + 1, -a));
+    expect(nearestModel(z(1.45), [0, 1, 1.5, 2])).toBe(2);
+    expect(nearestModel(new Array(10).fill(7), [0, 1, 1.5])).toBe(0);
+    expect(nearestModel(z(1.1), [0, 1, 1.5])).toBe(1);
+  });
+
+  it('switches model with the workload and maps the exact top keys onto slots', () => {
+    const P = 8;
+    const numKeys = 3000;
+    const p = createSasAdaptive(ctx(P, numKeys), sasAdaptiveParams.parse({ models: [{ alpha: 0 }, { alpha: 1.5 }], numHotKeys: 4 }));
+    const feed = (exponent: number, seed: number): number[] => {
+      const routed = new Array(P).fill(0);
+      for (const k of zipfKeys(numKeys, exponent, seed, 20000)) routed[p.route(k)]++;
+      p.onSlide!(report(P, routed));
+      return Array.from(rankToKeyIds(numKeys, seed).slice(0, 4));
+    };
+    const v0 = p.stats().tableVersion;
+    const top = feed(1.5, 5);
+    expect(p.active).toBe(1);
+    expect(Array.from(p.routers[1].hotKeys)).toEqual(top);
+    feed(0, 6);
+    expect(p.active).toBe(0);
+    expect(p.stats().tableVersion).toBeGreaterThan(v0);
+  });
+});
