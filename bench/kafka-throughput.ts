@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     // Load average at the end: other processes on the machine depress the figures; compare runs side by side.
     machine: { cpus: cpus().length, node: process.version, loadavg: loadavg() },
-    broker: 'Kafka 3.9.1 single-node KRaft, 127.0.0.1, heap 512 MiB (scripts/kafka/broker.sh)',
+    broker: 'Kafka 4.1.0 single-node KRaft, 127.0.0.1, heap 512 MiB (scripts/kafka/broker.sh)',
     partitions: P,
     numKeys: NUM_KEYS,
     zipfExponent: 1.2,

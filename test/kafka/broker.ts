@@ -92,12 +92,17 @@ export async function freePortPair(): Promise<number> {
  * live through the outage (the restart test). Resolves with the script's stdout.
  */
 export async function brokerCommandAsync(cmd: 'start' | 'stop', port: number): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [SCRIPT, cmd], {
-    env: { ...process.env, KAFKA_PORT: String(port) },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  return stdout;
+  try {
+    const { stdout } = await promisify(execFile)('bash', [SCRIPT, cmd], {
+      env: { ...process.env, KAFKA_PORT: String(port) },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    return stdout;
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr ?? '';
+    throw new Error(`broker.sh ${cmd} failed on port ${port}:\n${stderr}`, { cause: e });
+  }
 }
 
 /** A topic name no other test uses. */
