@@ -95,3 +95,29 @@ describe('sas run (real process)', () => {
     expect(result.summary.sustainedThroughput).toBeGreaterThan(0);
   });
 });
+
+describe('sas stress and sas max-throughput (real process)', () => {
+  it('stress logs one line per slide with every worker idle time, and the usual metrics', () => {
+    const out = tmp();
+    const r = sas(['stress', '-q', '--set', 'durationMs=4000', '--set', 'workers=8', '--set', `output.dir=${out}`, '--set', 'output.name=s1', '--set', 'workload.params.shiftIntervalMs=2000']);
+    expect(r.status).toBe(0);
+    const lines = readFileSync(join(out, 's1', 'stress.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.slide)).toEqual(lines.map((_, i) => i));
+    for (const l of lines) {
+      expect(l.idleMs).toHaveLength(8);
+      expect(l.rssBytes).toBeGreaterThan(0);
+    }
+    const metrics = readFileSync(join(out, 's1', 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(metrics).toHaveLength(lines.length);
+  });
+  it('max-throughput reports every listed partitioner; hash below w-choices on a skewed stream', () => {
+    const r = sas(['max-throughput', '-q', '--json', '-p', 'hash,w-choices', '--set', 'task.name=keyedcount', '--set', 'workers=4', '--set', 'capacity=10000', '--set', 'workload.params.numKeys=1000', '--set', 'ramp.initialRate=2000', '--set', 'ramp.rateStep=500', '--set', 'ramp.stepDivisor=2', '--set', 'ramp.maxStep=20000', '--set', 'ramp.intervalMs=2000']);
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ partitioner: string; maxThroughput: number; backpressured: boolean }>;
+    expect(rows.map((x) => x.partitioner)).toEqual(['hash', 'w-choices']);
+    expect(rows.every((x) => x.backpressured)).toBe(true);
+    expect(rows[0].maxThroughput).toBeLessThan(rows[1].maxThroughput);
+    // 4 workers × 10000 units/s with keyed count (1 unit/record) bounds every partitioner.
+    expect(rows[1].maxThroughput).toBeLessThanOrEqual(40_000 / 0.98 + 500);
+  });
+});
