@@ -222,8 +222,8 @@ export class DaltonCore {
     const t = this.tracked;
     const slide = this.loads.slideIndex;
     const hot = this.det.offer(key, nowMs);
-    const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
     if (!hot) {
+      const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
       const s = t.slots.slotOf(key);
       if (s >= 0) this.deactivate(s);
       t.cold(key, cw, slide);
@@ -232,7 +232,8 @@ export class DaltonCore {
       return cw;
     }
     this.lastRouteHot = true;
-    const slot = this.activate(key, cw, slide, null);
+    let slot = t.slots.slotOf(key);
+    if (slot < 0 || t.active[slot] === 0) slot = this.activate(key, coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n), slide, null);
     const base = slot * n;
     const q = this.q;
     const fs = t.frag.size(slot);
@@ -242,6 +243,7 @@ export class DaltonCore {
     if (this.rng.next() < 1 - this.opts.epsilon) {
       if (capped && mode === 'strict') {
         // argmax over frag(k) only; same result as an ascending strict-'>' scan with incumbent cw.
+        const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
         const list = t.frag.list;
         const mb = t.membersBase(slot);
         w = list[mb];
@@ -255,6 +257,7 @@ export class DaltonCore {
       } else {
         w = this.best[slot];
         if (w < 0) {
+          const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
           w = cw;
           let bv = q[base + cw];
           for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }

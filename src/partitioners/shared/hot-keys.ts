@@ -334,6 +334,7 @@ export class IntervalHotDetector {
   private readonly hotUntil: Float64Array;
   private readonly divisor: number;
   private prevTotalOverride = -1;
+  private cachedThreshold = Infinity;
 
   constructor(opts: IntervalCountsOptions & { readonly numWorkers: number; readonly scale?: number }) {
     this.counts = new IntervalCounts(opts);
@@ -343,8 +344,12 @@ export class IntervalHotDetector {
 
   /** Current threshold (records in this interval a key must exceed). */
   threshold(): number {
+    return this.cachedThreshold;
+  }
+
+  private refreshThreshold(): void {
     const prev = this.prevTotalOverride >= 0 ? this.prevTotalOverride : this.counts.prevTotal;
-    return prev > 0 ? prev / this.divisor : Infinity;
+    this.cachedThreshold = prev > 0 ? prev / this.divisor : Infinity;
   }
 
   /**
@@ -353,12 +358,14 @@ export class IntervalHotDetector {
    */
   setPreviousTotal(total: number): void {
     this.prevTotalOverride = total;
+    this.refreshThreshold();
   }
 
   /** Rolls the interval forward to `nowMs`; returns true on a rollover. */
   advance(nowMs: number): boolean {
     if (this.counts.advance(nowMs)) {
       this.prevTotalOverride = -1;
+      this.refreshThreshold();
       return true;
     }
     return false;
@@ -367,7 +374,7 @@ export class IntervalHotDetector {
   /** Counts one record of `key` (call `advance` first) and says whether the key is hot now. */
   offer(key: number, nowMs: number): boolean {
     const c = this.counts.add(key);
-    if (c > this.threshold()) {
+    if (c > this.cachedThreshold) {
       this.hotUntil[key] = this.counts.intervalEndMs + this.counts.intervalMs;
       return true;
     }
