@@ -64,8 +64,8 @@ export function createDagreedy(ctx: PartitionerContext, params: z.infer<typeof d
       det.advance(now);
       const slide = loads.slideIndex;
       const hot = det.offer(key, now);
-      const cw = coldWorker(key, mode, seed, n);
       if (!hot) {
+        const cw = coldWorker(key, mode, seed, n);
         const s = tracked.slots.slotOf(key);
         if (s >= 0) tracked.setActive(s, false);
         tracked.cold(key, cw, slide);
@@ -73,7 +73,8 @@ export function createDagreedy(ctx: PartitionerContext, params: z.infer<typeof d
         lastHot = false;
         return cw;
       }
-      const slot = tracked.acquire(key, cw, slide);
+      let slot = tracked.slots.slotOf(key);
+      if (slot < 0) slot = tracked.acquire(key, coldWorker(key, mode, seed, n), slide);
       tracked.setActive(slot, true);
       // argmax_j alpha·1{j ∈ frag} − (1−alpha)(L_j − avg)/avg, scanned j = 0..P−1 with strict '>'. The winner
       // is either the best frag member or the lowest-index least-loaded worker B (every non-member
