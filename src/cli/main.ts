@@ -9,6 +9,8 @@ import { stressCommand } from './stress.js';
 import { compareCommand, loadCompareConfig } from './compare.js';
 import { maxThroughputCommand } from './max-throughput.js';
 import { rebuildReport } from '../report/index.js';
+import { distributedCommand } from './distributed.js';
+import { intOption, workerCommand } from './worker.js';
 import { addLearnedCommands, preloadLearned } from './learned.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -95,6 +97,41 @@ export function buildProgram(): Command {
     .action(async (dir: string) => {
       await rebuildReport(dir);
       process.stdout.write(`report: ${dir}/report.md and ${dir}/report.html\n`);
+    });
+  program
+    .command('distributed')
+    .description('run a job over Kafka: this process is the source, partitioner, reducers and metrics; workers are `sas worker` processes')
+    .option('-c, --config <file>', 'job config (YAML)')
+    .option('-s, --set <path=value>', 'override a config field (repeatable)', collect, [])
+    .option('-w, --workers <n>', 'worker processes to spawn locally (0: start them yourself)', '2')
+    .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated (default: KAFKA_BROKERS)')
+    .option('--run-id <id>', 'run id (names the topics and groups; default random)')
+    .option('--no-pace', 'emit as fast as Kafka accepts (event times still follow the configured rate)')
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { config?: string; set: string[]; workers: string; brokers?: string; runId?: string; pace: boolean; quiet?: boolean; json?: boolean }) => {
+      const cfg = loadJobConfig(o.config, o.set);
+      const brokers = o.brokers ? o.brokers.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+      const { result, text } = await distributedCommand(cfg, { workers: intOption(o.workers, 'workers', 0), brokers, runId: o.runId, pace: o.pace, quiet: o.quiet });
+      const { reports: _reports, ...rest } = result;
+      process.stdout.write((o.json ? JSON.stringify(rest, null, 2) : text) + '\n');
+    });
+  program
+    .command('worker')
+    .description('one distributed worker process: consumes input partitions p with p mod W = i until they end')
+    .requiredOption('--job <file>', 'worker job file written by `sas distributed`')
+    .requiredOption('--index <i>', 'this process\'s index in [0, W)')
+    .requiredOption('--of <W>', 'number of worker processes')
+    .addOption(new Option('--crash-before-commit-after <n>', 'fault injection: SIGKILL itself after n window closes, before committing').hideHelp())
+    .option('-q, --quiet', 'no progress output')
+    .action(async (o: { job: string; index: string; of: string; crashBeforeCommitAfter?: string; quiet?: boolean }) => {
+      const summary = await workerCommand(o.job, {
+        index: intOption(o.index, 'index', 0),
+        of: intOption(o.of, 'of', 1),
+        crashBeforeCommitAfterWindows: o.crashBeforeCommitAfter === undefined ? undefined : intOption(o.crashBeforeCommitAfter, 'crash-before-commit-after', 1),
+        quiet: o.quiet,
+      });
+      process.stdout.write(JSON.stringify(summary) + '\n');
     });
   program
     .command('list')

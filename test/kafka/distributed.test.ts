@@ -1,0 +1,240 @@
+// Distributed mode against the real broker: worker OS processes, crash + restart, malformed input; exact vs the reference.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaClient, encodeRecordKey, encodeRecordValue } from '../../src/connectors/index.js';
+import { CONTROL_HEADER, createRunTopics, makeSpec, runDistributed, type DistributedSpec, type WorkerSummary } from '../../src/connectors/distributed/index.js';
+import { loadJobConfig } from '../../src/engine/config.js';
+import { CollectingSink } from '../../src/engine/sink.js';
+import { buildPayloads, createTask, createWorkload, outputsMatch, referenceWindowed } from '../../src/tasks/index.js';
+import { announceSkip, ensureBroker, kafkaSkipReason, uniqueTopic } from './broker.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'sas');
+const START_MS = 1_700_000_000_000; // event time of record 0: a multiple of every window and slide below
+
+const skip = kafkaSkipReason();
+announceSkip('distributed mode', skip);
+
+/** Newest mtime under `dir` of files ending in `ext`. */
+function newest(dir: string, ext: string): number {
+  let t = 0;
+  for (const f of readdirSync(dir)) if (f.endsWith(ext)) t = Math.max(t, statSync(join(dir, f)).mtimeMs);
+  return t;
+}
+
+/** Worker processes run the compiled CLI; a build older than the sources would test stale code. */
+function buildProblem(): string | null {
+  const built = join(ROOT, 'dist', 'src', 'connectors', 'distributed');
+  if (!existsSync(join(built, 'worker.js'))) return 'dist/ has no distributed worker: run `npx tsc -p tsconfig.json` first';
+  if (newest(built, '.js') + 1 < newest(join(ROOT, 'src', 'connectors', 'distributed'), '.ts')) return 'dist/ is older than src/connectors/distributed: run `npx tsc -p tsconfig.json`';
+  return null;
+}
+
+/** One `sas worker` OS process and how it ended. */
+interface Proc {
+  readonly child: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+function spawnWorker(jobFile: string, index: number, of: number, extra: string[] = []): Proc {
+  const child = spawn(process.execPath, [BIN, 'worker', '--job', jobFile, '--index', String(index), '--of', String(of), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, exited };
+}
+
+function summaryOf(r: { code: number | null; stdout: string; stderr: string }): WorkerSummary {
+  if (r.code !== 0) throw new Error(`worker exited with ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerSummary;
+}
+
+describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker OS processes)', () => {
+  let kafka: Kafka;
+  let brokers: string;
+  let tmp: string;
+  const procs: Proc[] = [];
+
+  beforeAll(() => {
+    const problem = buildProblem();
+    if (problem) throw new Error(problem);
+    brokers = ensureBroker();
+    kafka = createKafkaClient({ brokers: [brokers], clientId: 'sas-test-distributed', logLevel: 'nothing' });
+    tmp = mkdtempSync(join(tmpdir(), 'sas-distributed-'));
+  });
+
+  afterAll(() => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** A word-count job over Zipf keys; `sets` override the defaults below. */
+  function setup(sets: string[], P: number) {
+    const cfg = loadJobConfig(undefined, [
+      `workers=${P}`,
+      'reducers=2',
+      'durationMs=100000000',
+      'source.rate=20000',
+      'slideMs=200',
+      'task.name=wordcount',
+      'workload.name=zipf',
+      'workload.params={numKeys: 500, exponent: 1.2}',
+      'partitioner.name=pkg',
+      ...sets,
+    ]);
+    const spec: DistributedSpec = makeSpec(cfg, { brokers: [brokers], runId: uniqueTopic('dist').replace('sas-test-', '') });
+    const jobFile = join(tmp, `${spec.runId}.json`);
+    writeFileSync(jobFile, JSON.stringify(spec));
+    return { cfg, spec, jobFile };
+  }
+
+  /** The single-threaded reference of the records the driver must have produced (regenerated independently). */
+  function reference(spec: DistributedSpec, n: number, rate: number) {
+    const payloadStore = buildPayloads(spec.task, spec.workload);
+    const op = createTask(spec.task, payloadStore);
+    const workload = createWorkload(spec.workload, payloadStore);
+    const keys = new Int32Array(n);
+    const payloads = new Int32Array(n);
+    for (let i = 0; i < n; i += 1024) workload.fill(keys, payloads, i, Math.min(1024, n - i), 0);
+    const timesMs = Float64Array.from({ length: n }, (_, i) => START_MS + (i * 1000) / rate);
+    return { op, ref: referenceWindowed(op, { keys, payloads, timesMs }, spec.window) };
+  }
+
+  /** Every reference (window, key) result is in the sink with the same output, and nothing else is. */
+  function expectExact(sink: CollectingSink, ref: ReturnType<typeof reference>['ref']): void {
+    expect(sink.windows.size).toBe(ref.length);
+    let mismatches = 0;
+    for (const r of ref) {
+      const got = sink.windows.get(`${r.windowStart}:${r.key}`);
+      if (got === undefined || !outputsMatch('wordcount', r.output, got)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  }
+
+  it('word count with 3 worker processes equals the single-threaded reference exactly', async () => {
+    const N = 30_000;
+    const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 200, slideMs: 200}'], 8);
+    await createRunTopics(kafka, spec);
+    const ws = [0, 1, 2].map((i) => spawnWorker(jobFile, i, 3, ['--quiet']));
+    procs.push(...ws);
+    const sink = new CollectingSink();
+    // A grace longer than the run: every slide waits for all P entries (or the end), so none arrives late.
+    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 600_000 });
+    const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
+
+    expect(res.records).toBe(N);
+    expect(res.perPartition.reduce((a, b) => a + b, 0)).toBe(N);
+    expect(res.perPartition.every((n) => n > 0)).toBe(true);
+    // Each process owns p mod 3 = i and applied exactly the records routed there (no restart, no redelivery).
+    for (const s of sums) expect(s.records).toBe(s.partitions.reduce((a, p) => a + res.perPartition[p], 0));
+    expect(sums.map((s) => s.partitions)).toEqual([[0, 3, 6], [1, 4, 7], [2, 5]]);
+    const { ref } = reference(spec, N, 20000);
+    expectExact(sink, ref);
+    expect(res.merged).toBeGreaterThan(0); // pkg splits hot keys: reducers merged partials
+    expect(sink.merged).toBe(res.merged);
+    expect(res.duplicates).toBe(0);
+    // Metrics: one report per slide with P entries; records in over all slides = N.
+    expect(res.reports.length).toBeGreaterThanOrEqual(Math.ceil((N / 20000) * 1000 / 200));
+    expect(res.reports.every((r) => r.workers.length === 8)).toBe(true);
+    expect(res.lateMetrics).toBe(0);
+    const recordsIn = res.reports.reduce((a, r) => a + r.workers.reduce((b, w) => b + w.recordsIn, 0), 0);
+    expect(recordsIn).toBe(N);
+    const routed = res.reports.reduce((a, r) => a + r.partitioner.routed.reduce((b, x) => b + x, 0), 0);
+    expect(routed).toBe(N);
+    for (let p = 0; p < 8; p++) expect(res.reports.reduce((a, r) => a + r.workers[p].recordsIn, 0)).toBe(res.perPartition[p]);
+    expect(res.reports.map((r) => r.slideIndex)).toEqual(res.reports.map((_, i) => i));
+  }, 180_000);
+
+  it('a worker killed (SIGKILL) between writing a window and committing it, and another killed mid-run, restart without loss or duplicates', async () => {
+    const N = 30_000;
+    // Sliding windows (2 panes): a restart must re-read from the start of the oldest pane still needed.
+    const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 400, slideMs: 200}'], 8);
+    await createRunTopics(kafka, spec);
+    // Worker 1 kills itself after its 2nd window close, after the outputs were acked and before the commit.
+    const w0 = spawnWorker(jobFile, 0, 3, ['--quiet']);
+    const w1 = spawnWorker(jobFile, 1, 3, ['--crash-before-commit-after', '2']);
+    const w2 = spawnWorker(jobFile, 2, 3, ['--quiet']);
+    procs.push(w0, w1, w2);
+    let w1b: Proc | undefined;
+    let w2b: Proc | undefined;
+    void w1.exited.then(() => {
+      w1b = spawnWorker(jobFile, 1, 3, ['--quiet']);
+      procs.push(w1b);
+    });
+    // Worker 2 is killed from outside once one of its partitions closed a window, then restarted.
+    let killed = false;
+    const onMarker = (kind: string, p: number): void => {
+      if (killed || kind !== 'closed' || p % 3 !== 2) return;
+      killed = true;
+      w2.child.kill('SIGKILL');
+      void w2.exited.then(() => {
+        w2b = spawnWorker(jobFile, 2, 3, ['--quiet']);
+        procs.push(w2b);
+      });
+    };
+    const sink = new CollectingSink(); // throws on a duplicate (window, key) result
+    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000, onMarker });
+
+    const first1 = await w1.exited;
+    expect(first1.signal).toBe('SIGKILL');
+    expect(first1.stderr).toContain('fault injection');
+    expect((await w2.exited).signal).toBe('SIGKILL');
+    expect(killed).toBe(true);
+    const s0 = summaryOf(await w0.exited);
+    const s1 = summaryOf(await w1b!.exited);
+    const s2 = summaryOf(await w2b!.exited);
+
+    expect(res.records).toBe(N);
+    const { ref } = reference(spec, N, 20000);
+    expectExact(sink, ref);
+    // The crash came after the outputs were acknowledged: the restart wrote them again and the driver dropped them.
+    expect(res.duplicates).toBeGreaterThan(0);
+    // Untouched worker: exactly its partitions' records. Restarted ones re-read at least the uncommitted rest.
+    expect(s0.records).toBe(s0.partitions.reduce((a, p) => a + res.perPartition[p], 0));
+    expect(s0.redelivered).toBe(0);
+    for (const s of [s1, s2]) expect(s.records).toBeGreaterThan(0);
+    expect(s1.records).toBeLessThanOrEqual(s1.partitions.reduce((a, p) => a + res.perPartition[p], 0));
+  }, 200_000);
+
+  it('malformed messages on the input topic are counted and skipped; results stay exact', async () => {
+    const N = 8000;
+    const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 200, slideMs: 200}', 'partitioner.name=hash'], 4);
+    await createRunTopics(kafka, spec);
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic: spec.topics.input,
+      acks: -1,
+      messages: [
+        { partition: 0, key: null, value: Buffer.from([1, 2, 3]) }, // value_length
+        { partition: 1, key: encodeRecordKey(spec.numKeys), value: encodeRecordValue(spec.numKeys, 0, START_MS) }, // key_range
+        { partition: 1, key: '7', value: encodeRecordValue(8, 0, START_MS) }, // key_mismatch
+        { partition: 3, value: Buffer.from('not a control record'), headers: { [CONTROL_HEADER]: 'window' } }, // control_invalid
+      ],
+    });
+    await producer.disconnect();
+    const ws = [0, 1].map((i) => spawnWorker(jobFile, i, 2, ['--quiet']));
+    procs.push(...ws);
+    const sink = new CollectingSink();
+    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000 });
+    const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
+
+    expect(res.skipped).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, control_invalid: 1 });
+    const byReason: Record<string, number> = {};
+    for (const s of sums) for (const [r, n] of Object.entries(s.skipped)) byReason[r] = (byReason[r] ?? 0) + n;
+    expect(byReason).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, control_invalid: 1 });
+    expect(sums.reduce((a, s) => a + s.records, 0)).toBe(N);
+    const { ref } = reference(spec, N, 20000);
+    expectExact(sink, ref);
+    expect(res.merged).toBe(0); // hash never splits a key: every result was forwarded
+  }, 150_000);
+});
