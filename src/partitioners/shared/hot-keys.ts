@@ -1,5 +1,14 @@
 // Hot-key detection: SpaceSaving top-k, count-min sketch, per-interval counters and Dalton's interval hot rule.
-import { murmur3Int } from '../../common/hash.js';
+/** murmur3's 32-bit finaliser on `key + seed·φ`, as a signed int32 (never boxed, so it inlines allocation-free). */
+function mix32(key: number, seed: number): number {
+  let h = (key + Math.imul(seed, 0x9e3779b9)) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
 
 /**
  * SpaceSaving heavy-hitter summary (Metwally, Agrawal, El Abbadi, ICDT 2005) with `capacity`
@@ -152,8 +161,8 @@ export class SpaceSaving {
 
 /**
  * Count-min sketch (Cormode and Muthukrishnan 2005) of `depth` rows × `width` counters. Row r hashes
- * with g_r = h1 + r·h2 (h1, h2 = murmur3 with seeds `seed`, `seed + 1`; Kirsch and Mitzenmacher 2006),
- * so a record costs two hashes whatever the depth. Invariant: estimate(k) ≥ true count since the last reset.
+ * with g_r = h1 + r·h2 (h1, h2 = murmur3's finaliser on the key with seeds `seed`, `seed + 1`; Kirsch
+ * and Mitzenmacher 2006), so a record costs two cheap hashes whatever the depth. Invariant: estimate(k) ≥ true count since the last reset.
  */
 export class CountMinSketch {
   readonly width: number;
@@ -177,8 +186,8 @@ export class CountMinSketch {
   add(key: number): number {
     const w = this.width;
     const mask = this.mask;
-    const h1 = murmur3Int(key, this.seed) | 0;
-    const h2 = murmur3Int(key, this.seed + 1) | 1;
+    const h1 = mix32(key, this.seed);
+    const h2 = mix32(key, this.seed + 1) | 1;
     let est = 0x7fffffff;
     let h = h1;
     for (let r = 0; r < this.depth; r++) {
@@ -195,8 +204,8 @@ export class CountMinSketch {
   estimate(key: number): number {
     const w = this.width;
     const mask = this.mask;
-    const h1 = murmur3Int(key, this.seed) | 0;
-    const h2 = murmur3Int(key, this.seed + 1) | 1;
+    const h1 = mix32(key, this.seed);
+    const h2 = mix32(key, this.seed + 1) | 1;
     let est = 0x7fffffff;
     let h = h1;
     for (let r = 0; r < this.depth; r++) {
