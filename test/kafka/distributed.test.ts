@@ -10,7 +10,7 @@ import { createKafkaClient, encodeRecordKey, encodeRecordValue } from '../../src
 import { CONTROL_HEADER, createRunTopics, makeSpec, runDistributed, type DistributedSpec, type WorkerSummary } from '../../src/connectors/distributed/index.js';
 import { loadJobConfig } from '../../src/engine/config.js';
 import { CollectingSink } from '../../src/engine/sink.js';
-import { buildPayloads, createTask, createWorkload, outputsMatch, referenceWindowed } from '../../src/tasks/index.js';
+import { buildPayloads, createTask, createWorkload, outputsMatch, referenceGlobal, referenceWindowed } from '../../src/tasks/index.js';
 import { announceSkip, ensureBroker, kafkaSkipReason, uniqueTopic } from './broker.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,8 +97,8 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     return { cfg, spec, jobFile };
   }
 
-  /** The single-threaded reference of the records the driver must have produced (regenerated independently). */
-  function reference(spec: DistributedSpec, n: number, rate: number) {
+  /** The records the driver must have produced, regenerated independently of it. */
+  function records(spec: DistributedSpec, n: number, rate: number) {
     const payloadStore = buildPayloads(spec.task, spec.workload);
     const op = createTask(spec.task, payloadStore);
     const workload = createWorkload(spec.workload, payloadStore);
@@ -106,7 +106,13 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     const payloads = new Int32Array(n);
     for (let i = 0; i < n; i += 1024) workload.fill(keys, payloads, i, Math.min(1024, n - i), 0);
     const timesMs = Float64Array.from({ length: n }, (_, i) => START_MS + (i * 1000) / rate);
-    return { op, ref: referenceWindowed(op, { keys, payloads, timesMs }, spec.window) };
+    return { op, stream: { keys, payloads, timesMs } };
+  }
+
+  /** The single-threaded windowed reference of those records. */
+  function reference(spec: DistributedSpec, n: number, rate: number) {
+    const { op, stream } = records(spec, n, rate);
+    return { op, ref: referenceWindowed(op, stream, spec.window) };
   }
 
   /** Every reference (window, key) result is in the sink with the same output, and nothing else is. */
@@ -204,6 +210,57 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     for (const s of [s1, s2]) expect(s.records).toBeGreaterThan(0);
     expect(s1.records).toBeLessThanOrEqual(s1.partitions.reduce((a, p) => a + res.perPartition[p], 0));
   }, 200_000);
+
+  it('keyed count (global state): a worker killed mid-run replays its partitions from offset 0; final counts exact', async () => {
+    const N = 10_000;
+    const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'task.name=keyedcount', 'task.params={}'], 4);
+    await createRunTopics(kafka, spec);
+    const w0 = spawnWorker(jobFile, 0, 2); // not quiet: the test waits for its join line
+    const w1 = spawnWorker(jobFile, 1, 2, ['--quiet']);
+    procs.push(w0, w1);
+    let w0b: Proc | undefined;
+    let produced = 0;
+    let killed = false;
+    const maybeKill = (): void => {
+      if (killed || produced < N / 2 || !w0.child.stderr) return;
+      killed = true;
+      w0.child.kill('SIGKILL');
+      void w0.exited.then(() => {
+        w0b = spawnWorker(jobFile, 0, 2, ['--quiet']);
+        procs.push(w0b);
+      });
+    };
+    // Start producing only once worker 0 consumes, so that it holds state when it is killed.
+    await new Promise<void>((resolve, reject) => {
+      w0.child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('joined group')) resolve();
+      });
+      void w0.exited.then((r) => reject(new Error(`worker 0 exited before joining: ${r.stderr}`)));
+    });
+    const sink = new CollectingSink();
+    const res = await runDistributed(cfg, spec, {
+      sink,
+      pace: false,
+      startMs: START_MS,
+      metricsGraceMs: 1000,
+      onProduced: (n) => {
+        produced = n;
+        maybeKill();
+      },
+    });
+    expect(killed).toBe(true);
+    expect((await w0.exited).signal).toBe('SIGKILL');
+    const s0 = summaryOf(await w0b!.exited);
+    summaryOf(await w1.exited);
+    // Global state is not checkpointed: the restart started every partition at offset 0 and applied all of it.
+    expect(Object.values(s0.startOffsets)).toEqual([0, 0]);
+    expect(s0.records).toBe(res.perPartition[0] + res.perPartition[2]);
+    const { op, stream } = records(spec, N, 20000);
+    const ref = referenceGlobal(op, stream);
+    expect(sink.state.size).toBe(ref.length);
+    expect(ref.every((r) => sink.state.get(r.key) === r.output)).toBe(true);
+    expect(ref.reduce((a, r) => a + (r.output as number), 0)).toBe(N);
+  }, 150_000);
 
   it('malformed messages on the input topic are counted and skipped; results stay exact', async () => {
     const N = 8000;

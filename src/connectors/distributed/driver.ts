@@ -303,7 +303,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
         for (const [key, out] of m.forwarded) {
           const prev = w.forwarded.get(key);
           if (prev !== undefined) {
-            if (prev[0] !== p) throw new InvariantError(`window ${m.lastPane}: key ${key} forwarded by partitions ${prev[0]} and ${p}`, { key });
+            if (prev[0] !== p) throw new InvariantError(`window ${(m.lastPane - k + 1) * window.slideMs}: key ${key} forwarded by partitions ${prev[0]} and ${p}`, { key });
             duplicates++;
           } else w.forwarded.set(key, [p, out]);
         }
@@ -324,7 +324,10 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
         const w = windowState(m.lastPane);
         const prev = w.closed.get(p);
         if (prev) {
-          if (prev.records !== m.records) throw new InvariantError(`window ${m.lastPane} partition ${p}: two markers disagree (${prev.records} vs ${m.records} records)`, { partition: p });
+          if (prev.records !== m.records) {
+            const windowStart = (m.lastPane - k + 1) * window.slideMs;
+            throw new InvariantError(`window ${windowStart} partition ${p}: two closed markers disagree (${prev.records} vs ${m.records} records)`, { windowStart, partition: p });
+          }
           duplicates++;
           return;
         }
