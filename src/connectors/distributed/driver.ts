@@ -32,10 +32,17 @@ import {
 const PRODUCE_CHUNK = 1000;
 /** Records generated per workload.fill call. */
 const GEN_BATCH = 1024;
+/** A paced source emits a record at most this many ms before its event time (wall clock). */
+const PACE_SLACK_MS = 20;
 /** Split lists longer than this many keys are sent as 'all' (every key's partial goes to a reducer: still exact). */
 const MAX_SPLIT_KEYS = 100_000;
 
-/** Builds the worker job spec of a run from a job config (what `sas worker --job` reads). */
+/**
+ * Builds the worker job spec of a run from a job config (what `sas worker --job` reads). Defaults: a
+ * random run id, topic prefix "sas", session timeout 10 s (how long a dead worker's partitions wait
+ * before a restarted worker gets them; Kafka's minimum is 6 s, and a worker busy longer than this
+ * between heartbeats on a loaded machine is expelled).
+ */
 export function makeSpec(cfg: JobConfig, o: { brokers: string[]; runId?: string; topicPrefix?: string; sessionTimeoutMs?: number }): DistributedSpec {
   const job = buildJob(cfg);
   const runId = o.runId ?? `run-${randomUUID().slice(0, 8)}`;
@@ -57,7 +64,7 @@ export function makeSpec(cfg: JobConfig, o: { brokers: string[]; runId?: string;
     workload: workloadSpec,
     numKeys: job.parts.workload.numKeys,
     groupPrefix: names.groupPrefix,
-    sessionTimeoutMs: o.sessionTimeoutMs ?? 6000,
+    sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
   };
 }
 
@@ -518,7 +525,9 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
           stop = true;
           break;
         }
-        if (pace && segRate !== Infinity && t > Date.now() - wallStart) {
+        // Pacing: records may leave up to PACE_SLACK_MS before their event time (their event time is
+        // unchanged), so that a source slightly ahead still sends full produce requests.
+        if (pace && segRate !== Infinity && t > Date.now() - wallStart + PACE_SLACK_MS) {
           await flush();
           const wait = t - (Date.now() - wallStart);
           if (wait > 0) await new Promise((res) => setTimeout(res, wait));

@@ -326,7 +326,10 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
         endRun();
         const c = decodeControl(m.value);
         if (c === null) skip(st, offset, 'control_invalid');
-        else await control(st, c, offset);
+        else {
+          await control(st, c, offset);
+          await heartbeat(); // a window close waits on the broker twice: keep the session alive
+        }
       } else {
         const reason: MalformedReason | null = decodeRecordInto(m.key, m.value, spec.numKeys, cols, 0);
         if (reason !== null) skip(st, offset, reason);
