@@ -1,4 +1,4 @@
-// An open-addressing int → int hash map in one typed array (the word-count partial's hot path).
+// An open-addressing int → int hash map in one packed array (the word-count partial's hot path).
 
 const EMPTY = 0;
 const GOLDEN = 0x9e3779b1;
@@ -10,8 +10,12 @@ const GOLDEN = 0x9e3779b1;
  * table and are skipped by `forEach`/`entries`; `size` counts them too.
  */
 export class CountMap {
-  /** Interleaved [id + 1, count] pairs; length = 2 × capacity. */
-  slots: Int32Array;
+  /**
+   * Interleaved [id + 1, count] pairs; length = 2 × capacity. A packed small-integer JS array, not a
+   * typed array: a window holds one map per (key, pane), and allocating a typed array costs several
+   * times more than a small JS array in V8 (measured in docs/adr/0002).
+   */
+  slots: number[];
   /** Occupied slots. */
   size = 0;
   private shift: number;
@@ -20,7 +24,7 @@ export class CountMap {
   constructor(capacity = 16) {
     let cap = 8;
     while (cap < capacity) cap <<= 1;
-    this.slots = new Int32Array(2 * cap);
+    this.slots = new Array<number>(2 * cap).fill(0);
     this.mask = cap - 1;
     this.shift = 32 - Math.log2(cap);
   }
@@ -80,7 +84,7 @@ export class CountMap {
   private grow(): void {
     const old = this.slots;
     const cap = old.length; // new capacity = 2 × old capacity = old.length
-    const s = new Int32Array(2 * cap);
+    const s = new Array<number>(2 * cap).fill(0);
     this.mask = cap - 1;
     this.shift -= 1;
     for (let j = 0; j < old.length; j += 2) {
