@@ -11,15 +11,17 @@ const NUM_KEYS = 500;
 
 describe.skipIf(skip !== null)('kafka broker restart (real broker on its own port)', () => {
   let kafka: Kafka;
+  let producerKafka: Kafka;
   // A broker of its own on free ports, so the restart disturbs no other suite and no other checkout.
   let PORT = 0;
 
   beforeAll(async () => {
     PORT = await freePortPair();
     const brokers = ensureBroker(PORT);
-    // Few kafkajs retries (~1 s): kafkajs gives up during the outage, so the sink's own retry and the
-    // consumer's restart are what bring the pipeline back.
-    kafka = createKafkaClient({ brokers: [brokers], clientId: 'sas-restart-test', logLevel: 'nothing', retries: 2 });
+    kafka = createKafkaClient({ brokers: [brokers], clientId: 'sas-restart-test', logLevel: 'nothing' });
+    // The sink's client has few kafkajs retries (~1 s): kafkajs gives up during the outage, so the
+    // sink's own resend is what brings the producer back.
+    producerKafka = createKafkaClient({ brokers: [brokers], clientId: 'sas-restart-test-p', logLevel: 'nothing', retries: 2 });
   });
 
   afterAll(() => {
@@ -37,6 +39,7 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
     const dedupedCounts = new Int32Array(NUM_KEYS);
     let distinct = 0;
     let deliveries = 0;
+    const errors: string[] = [];
     const src = createKafkaSource(
       kafka,
       { topic, groupId: `g-${topic}`, numKeys: NUM_KEYS, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 },
@@ -51,9 +54,10 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
             }
           }
         },
+        onError: (e) => void errors.push(`${e.name}: ${e.message}`),
       },
     );
-    const sink = createKafkaSink(kafka, { topic, numKeys: NUM_KEYS, chunkRecords: CHUNK });
+    const sink = createKafkaSink(producerKafka, { topic, numKeys: NUM_KEYS, chunkRecords: CHUNK });
     await sink.connect();
     await src.start();
 
@@ -67,7 +71,9 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
     try {
       // 1. A third is produced with the broker up; wait until half of it is consumed.
       await produce(0, A);
-      await waitFor(() => distinct >= A / 2, 60_000, 'half of the first third consumed');
+      await waitFor(() => distinct >= A / 2, 60_000, 'half of the first third consumed').catch((e: Error) => {
+        throw new Error(`${e.message}; consumer errors: ${errors.join(' | ') || 'none'}`);
+      });
       // 2. The second third is produced while the broker shuts down (some requests may be cut off).
       const stopping = brokerCommandAsync('stop', PORT);
       const middle = produce(A, B);
@@ -81,7 +87,9 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
       await brokerCommandAsync('start', PORT);
       await middle;
       await last;
-      await waitFor(() => distinct >= N, 120_000, 'every record id after the restart');
+      await waitFor(() => distinct >= N, 120_000, 'every record id after the restart').catch((e: Error) => {
+        throw new Error(`${e.message} (${distinct} of ${N}); consumer errors: ${errors.join(' | ') || 'none'}`);
+      });
       expect(distinctAtStop).toBeLessThan(N);
       expect(distinct).toBe(N);
       expect(Array.from(dedupedCounts)).toEqual(Array.from(countKeys(recs.keys, NUM_KEYS)));
