@@ -1,7 +1,6 @@
 // The table of partitioner names → parameter schema + factory. `sas run --partitioner NAME` reads it.
 import type { z } from 'zod';
-import { InvariantError, UnknownNameError } from '../common/errors.js';
-import { parseOrThrow } from '../common/validate.js';
+import { Registry } from '../common/registry.js';
 import { camParams, createCam } from './cam.js';
 import { createDChoices, dChoicesParams } from './d-choices.js';
 import { createDagreedy, dagreedyParams } from './dagreedy.js';
@@ -25,7 +24,7 @@ export interface PartitionerSpec {
   readonly create: (ctx: PartitionerContext, params: never) => Partitioner;
 }
 
-const SPECS: PartitionerSpec[] = [
+const REGISTRY = new Registry<PartitionerSpec>('partitioner', [
   { name: 'hash', summary: 'murmur3 key grouping', params: hashParams, create: createHash },
   { name: 'shuffle', summary: 'round robin, ignores keys', params: shuffleParams, create: createShuffle },
   { name: 'pkg', summary: 'partial key grouping: two choices, local load', params: pkgParams, create: createPkg },
@@ -49,24 +48,21 @@ const SPECS: PartitionerSpec[] = [
   },
   { name: 'saspartitioner', summary: 'learned masked routing table (SAC-N/CQL-N policy), deficit routing of detected hot keys', params: sasPartitionerParams, create: (ctx, p) => createSasPartitioner(ctx, p) },
   { name: 'saspartitioner-adaptive', summary: 'saspartitioner switching to the checkpoint whose Zipf top-k is nearest', params: sasAdaptiveParams, create: (ctx, p) => createSasAdaptive(ctx, p) },
-];
+]);
 
 /** Registers a partitioner (used by each partitioner module's entry in `index.ts`). */
 export function registerPartitioner(spec: PartitionerSpec): void {
-  if (SPECS.some((s) => s.name === spec.name)) throw new InvariantError(`partitioner ${spec.name} registered twice`, { name: spec.name });
-  SPECS.push(spec);
+  REGISTRY.register(spec);
 }
 
 /** All registered names, in registration order. */
 export function partitionerNames(): string[] {
-  return SPECS.map((s) => s.name);
+  return REGISTRY.names();
 }
 
 /** The spec of `name`, or an UnknownNameError listing the valid names. */
 export function partitionerSpec(name: string, field = 'partitioner.name'): PartitionerSpec {
-  const s = SPECS.find((x) => x.name === name);
-  if (!s) throw new UnknownNameError('partitioner', name, partitionerNames(), field);
-  return s;
+  return REGISTRY.get(name, field);
 }
 
 /**
@@ -74,12 +70,10 @@ export function partitionerSpec(name: string, field = 'partitioner.name'): Parti
  * parsed parameters with defaults filled in.
  */
 export function parsePartitionerParams(name: string, params: unknown, field = 'partitioner.params'): unknown {
-  return parseOrThrow(partitionerSpec(name).params, params ?? {}, field);
+  return REGISTRY.parseParams(name, params, field);
 }
 
 /** Creates partitioner `name` with validated `params`. */
 export function createPartitioner(name: string, ctx: PartitionerContext, params: unknown = {}): Partitioner {
-  const spec = partitionerSpec(name);
-  const parsed = parseOrThrow(spec.params, params ?? {}, `partitioner.params`);
-  return spec.create(ctx, parsed as never);
+  return partitionerSpec(name).create(ctx, REGISTRY.parseParams(name, params) as never);
 }

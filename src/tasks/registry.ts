@@ -1,7 +1,6 @@
 // The table of task names → parameter schema + operator factory. `sas run` reads it via createTask.
 import type { z } from 'zod';
-import { UnknownNameError } from '../common/errors.js';
-import { parseOrThrow } from '../common/validate.js';
+import { Registry } from '../common/registry.js';
 import { createKeyedcount, keyedcountParams } from './operators/keyedcount.js';
 import { createTdigest, tdigestParams } from './operators/tdigest.js';
 import { createWordcount, wordcountParams } from './operators/wordcount.js';
@@ -21,27 +20,25 @@ export interface TaskEntry {
   readonly create: (params: never, payloads: PayloadStore) => TaskOperator;
 }
 
-const TASKS: TaskEntry[] = [
+const TASKS = new Registry<TaskEntry>('task', [
   { name: 'wordcount', summary: 'per-key word counts of corpus sentences', kind: 'windowed', payloads: 'text', params: wordcountParams, create: createWordcount },
   { name: 'tdigest', summary: 'per-key t-digest of N doubles per record', kind: 'windowed', payloads: 'values', params: tdigestParams, create: createTdigest },
   { name: 'keyedcount', summary: 'global per-key running count', kind: 'global', payloads: 'none', params: keyedcountParams, create: createKeyedcount },
-];
+]);
 
 /** All task names, in registration order. */
 export function taskNames(): string[] {
-  return TASKS.map((t) => t.name);
+  return TASKS.names();
 }
 
 /** The entry of task `name`, or an UnknownNameError (code UNKNOWN_NAME) listing the valid names. */
 export function taskEntry(name: string, field = 'task.name'): TaskEntry {
-  const t = TASKS.find((x) => x.name === name);
-  if (!t) throw new UnknownNameError('task', name, taskNames(), field);
-  return t;
+  return TASKS.get(name, field);
 }
 
 /** Validates the params of `spec` (errors name `task.params.<field>`) and returns them with defaults. */
 export function parseTaskParams(spec: TaskSpec): Record<string, unknown> {
-  return parseOrThrow(taskEntry(spec.name).params, spec.params ?? {}, 'task.params') as Record<string, unknown>;
+  return TASKS.parseParams(spec.name, spec.params);
 }
 
 /**

@@ -1,7 +1,6 @@
 // The table of workload names → parameter schema + factory. `sas run` reads it via createWorkload.
 import type { z } from 'zod';
-import { UnknownNameError } from '../../common/errors.js';
-import { parseOrThrow } from '../../common/validate.js';
+import { Registry } from '../../common/registry.js';
 import type { WorkloadSpec } from '../specs.js';
 import type { PayloadStore, Workload } from '../types.js';
 import { createCsv, csvParams } from './csv.js';
@@ -18,29 +17,27 @@ export interface WorkloadEntry {
   readonly create: (params: never, payloads: PayloadStore) => Workload;
 }
 
-const WORKLOADS: WorkloadEntry[] = [
+const WORKLOADS = new Registry<WorkloadEntry>('workload', [
   { name: 'zipf', summary: 'i.i.d. Zipf keys with permuted ids', params: zipfParams, create: createZipf },
   { name: 'uniform', summary: 'i.i.d. uniform keys', params: uniformParams, create: createUniform },
   { name: 'zipf-sequence', summary: 'Zipf distributions that shift every interval', params: zipfSequenceParams, create: createZipfSequence },
   { name: 'drifting-key', summary: 'Zipf base plus one key whose probability flips bands', params: driftingKeyParams, create: createDriftingKey },
   { name: 'csv', summary: 'replay of key,text or key,v1,… rows', params: csvParams, create: createCsv },
-];
+]);
 
 /** All workload names, in registration order. */
 export function workloadNames(): string[] {
-  return WORKLOADS.map((w) => w.name);
+  return WORKLOADS.names();
 }
 
 /** The entry of workload `name`, or an UnknownNameError (code UNKNOWN_NAME) listing the valid names. */
 export function workloadEntry(name: string, field = 'workload.name'): WorkloadEntry {
-  const w = WORKLOADS.find((x) => x.name === name);
-  if (!w) throw new UnknownNameError('workload', name, workloadNames(), field);
-  return w;
+  return WORKLOADS.get(name, field);
 }
 
 /** Validates the params of `spec` (errors name `workload.params.<field>`) and returns them with defaults. */
 export function parseWorkloadParams(spec: WorkloadSpec): Record<string, unknown> {
-  return parseOrThrow(workloadEntry(spec.name).params, spec.params ?? {}, 'workload.params') as Record<string, unknown>;
+  return WORKLOADS.parseParams(spec.name, spec.params);
 }
 
 /**
