@@ -1,5 +1,6 @@
 // Kafka source: a consumer-group reader that decodes and validates records, commits only after they
 // were processed (at-least-once), and pauses partitions for a target rate or downstream backpressure.
+import { Partitioners } from 'kafkajs';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.js';
@@ -159,7 +160,7 @@ export function createKafkaSource(
     allowAutoTopicCreation: false,
   });
   const dlq: Producer | null = o.deadLetterTopic
-    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    ? kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
     : null;
   const limiter =
     o.targetRate === undefined ? null : new RateLimiter(o.targetRate, o.burst ?? Math.max(1, Math.floor(o.targetRate / 10)), clock.now());

@@ -97,9 +97,11 @@ export interface DriverOptions {
   /** Where final results go (default: a counting sink). */
   readonly sink?: Sink;
   /**
-   * Emit at the config's rate in wall time (default true for a fixed or scheduled rate). False: emit as
-   * fast as Kafka accepts, with the same event times (record i of a fixed rate r has event time
-   * `startMs + i·1000/r`), for tests and benchmarks.
+   * Emit at the config's rate in wall time (default true). Record i of a fixed rate r is scheduled at
+   * `startMs + i·1000/r`; a paced source that falls behind its schedule stamps records with their
+   * emission time instead (so the achieved rate shows the shortfall, as on the engine's real clock).
+   * False: emit as fast as Kafka accepts with exactly the scheduled event times (deterministic: tests
+   * and benchmarks).
    */
   readonly pace?: boolean;
   /** Event time of the first record, ms (default: now, rounded down to a whole metric slide and window slide). */
@@ -513,24 +515,32 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
         if (segRate === Infinity) {
           t = Math.max(tRel, Date.now() - wallStart);
         } else {
-          t = segStart + ((records - segIdx) * 1000) / segRate;
-          const r = rate.rateAt(t);
+          const sched = segStart + ((records - segIdx) * 1000) / segRate;
+          const r = rate.rateAt(sched);
           if (r !== segRate) {
-            segStart = t;
+            segStart = sched;
             segIdx = records;
             segRate = r;
+          }
+          t = sched;
+          if (pace) {
+            const elapsed = Date.now() - wallStart;
+            if (sched > elapsed + PACE_SLACK_MS) {
+              // Ahead of the schedule: wait. Records may leave up to PACE_SLACK_MS early (event time
+              // unchanged), so a source slightly ahead still sends full produce requests.
+              await flush();
+              const wait = sched - (Date.now() - wallStart);
+              if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+            } else if (sched < elapsed - PACE_SLACK_MS) {
+              // Behind (Kafka cannot take the rate): stamp the emission time, as the engine's real
+              // clock does, so the achieved rate falls below the target (the backpressure signal).
+              t = Math.max(tRel, elapsed);
+            }
           }
         }
         if (t >= cfg.durationMs) {
           stop = true;
           break;
-        }
-        // Pacing: records may leave up to PACE_SLACK_MS before their event time (their event time is
-        // unchanged), so that a source slightly ahead still sends full produce requests.
-        if (pace && segRate !== Infinity && t > Date.now() - wallStart + PACE_SLACK_MS) {
-          await flush();
-          const wait = t - (Date.now() - wallStart);
-          if (wait > 0) await new Promise((res) => setTimeout(res, wait));
         }
         tRel = t;
         const et = startMs + t;
