@@ -1,13 +1,13 @@
 // Bench: steady-state busy imbalance of saspartitioner vs the baselines (virtual clock, P=64, Zipf 1.5) and recovery after a shift → results/bench/learned.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadJobConfig, type JobConfig } from '../src/engine/config.js';
 import { buildJob, runJob } from '../src/engine/job.js';
 import { imbalance } from '../src/common/metrics.js';
 import type { SlideReport } from '../src/common/metrics.js';
 import { prepareLearnedPartitioner } from '../src/partitioners/learned/prepare.js';
 
-/** Env: DURATION_MS (default 40000), WARMUP_SLIDES (5), PARTITIONERS (comma list), CHECKPOINTS (label=dir,…), SHIFT (1 = also run the shift). */
-const DURATION = Number(process.env.DURATION_MS ?? 40_000);
+/** Env: DURATION_MS (default 30000), WARMUP_SLIDES (5), PARTITIONERS (comma list), CHECKPOINTS (label=dir,…), SHIFT (0 = steady only), OUT (file), MERGE (an earlier OUT whose rows are kept unless re-measured). */
+const DURATION = Number(process.env.DURATION_MS ?? 30_000);
 const WARMUP = Number(process.env.WARMUP_SLIDES ?? 5);
 const BASELINES = (process.env.PARTITIONERS ?? 'hash,pkg,d-choices,w-choices,cam,dagreedy,flexd,dalton,dalton-metrics').split(',').filter(Boolean);
 const CHECKPOINTS = (process.env.CHECKPOINTS ?? 'uniform=none,default=default').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
@@ -82,6 +82,7 @@ const steady = ['workload.name=zipf', 'workload.params={numKeys: 100000, exponen
 const shiftMs = Math.round(DURATION / 2 / 1000) * 1000;
 const shift = ['workload.name=zipf-sequence', `workload.params={numKeysSequence: [100000], exponentSequence: [1.5, 1.5], shiftIntervalMs: ${shiftMs}}`, `durationMs=${DURATION}`];
 
+const OUT = process.env.OUT ?? 'results/bench/learned.json';
 const rows: Row[] = [];
 for (const [wlName, wl] of SHIFT ? ([['zipf', steady], ['shift', shift]] as const) : ([['zipf', steady]] as const)) {
   const shiftAt = wlName === 'shift' ? shiftMs : undefined;
@@ -90,9 +91,13 @@ for (const [wlName, wl] of SHIFT ? ([['zipf', steady], ['shift', shift]] as cons
     rows.push(await runOne(`saspartitioner[${label}]`, loadJobConfig(undefined, [...BASE, ...wl, 'partitioner.name=saspartitioner', `partitioner.params={checkpoint: "${ckpt}"}`]), true, shiftAt));
   }
 }
+if (process.env.MERGE && existsSync(process.env.MERGE)) {
+  const old = JSON.parse(readFileSync(process.env.MERGE, 'utf8')) as { rows: Row[] };
+  for (const r of old.rows) if (!rows.some((x) => x.label === r.label && x.workload === r.workload)) rows.push(r);
+}
 mkdirSync('results/bench', { recursive: true });
 writeFileSync(
-  'results/bench/learned.json',
+  OUT,
   JSON.stringify({ bench: 'learned-compare', config: { P: 64, numKeys: 100000, exponent: 1.5, capacity: 100000, rate: 100000, durationMs: DURATION, warmupSlides: WARMUP, shiftAtMs: shiftMs }, rows, when: new Date().toISOString() }, null, 2) + '\n',
 );
-process.stderr.write('wrote results/bench/learned.json\n');
+process.stderr.write(`wrote ${OUT}\n`);
