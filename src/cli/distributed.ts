@@ -49,11 +49,26 @@ export async function distributedCommand(cfg: JobConfig, o: DistributedCommandOp
 
   const children = new Set<ChildProcess>();
   let stopping = false;
+  const joined = new Set<number>();
+  let onJoin: (() => void) | null = null;
   const startChild = (i: number, restarts: number): void => {
     const args = [...process.execArgv, cliEntry(), 'worker', '--job', jobFile, '--index', String(i), '--of', String(o.workers)];
-    if (o.quiet) args.push('--quiet');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     children.add(child);
+    // Worker progress goes to our stderr (unless quiet); its join line tells us it consumes.
+    let pending = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('joined group')) {
+          joined.add(i);
+          onJoin?.();
+        }
+        if (!o.quiet || line.includes('error')) process.stderr.write(line + '\n');
+      }
+    });
     child.on('exit', (code, signal) => {
       children.delete(child);
       if (stopping || code === 0) return;
@@ -65,8 +80,19 @@ export async function distributedCommand(cfg: JobConfig, o: DistributedCommandOp
       startChild(i, restarts + 1);
     });
   };
-  if (o.workers > 0) for (let i = 0; i < o.workers; i++) startChild(i, 0);
-  else say(`start the workers, e.g. W of them: sas worker --job ${jobFile} --index <i> --of <W>`);
+  if (o.workers > 0) {
+    for (let i = 0; i < o.workers; i++) startChild(i, 0);
+    // Produce once every local worker consumes, so start-up does not count as latency (at most 60 s).
+    const deadline = Date.now() + 60_000;
+    while (joined.size < o.workers && Date.now() < deadline) {
+      await new Promise<void>((res) => {
+        onJoin = res;
+        setTimeout(res, 250);
+      });
+    }
+    onJoin = null;
+    if (joined.size < o.workers) say(`only ${joined.size} of ${o.workers} workers joined after 60 s; starting anyway`);
+  } else say(`start the workers, e.g. W of them: sas worker --job ${jobFile} --index <i> --of <W>`);
 
   const metrics: string[] = [];
   try {
