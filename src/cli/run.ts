@@ -15,6 +15,17 @@ export interface RunOptions {
   readonly repetition?: number;
 }
 
+/**
+ * For a CSV replay that skipped broken lines: "N broken line(s) skipped: 3 (reason), 7 (reason), …"
+ * (first 5 listed); undefined otherwise. `strict: true` on the workload rejects them instead.
+ */
+export function describeSkipped(workload: unknown): string | undefined {
+  const w = workload as { skippedCount?: number; skipped?: ReadonlyArray<{ line: number; reason: string }> };
+  if (!w.skippedCount) return undefined;
+  const list = (w.skipped ?? []).slice(0, 5).map((s) => `${s.line} (${s.reason})`).join(', ');
+  return `${w.skippedCount} broken CSV line(s) skipped: ${list}${w.skippedCount > 5 ? ', …' : ''}`;
+}
+
 /** Slides skipped at the start of the summary (warm-up): 2, or fewer on very short runs. */
 export function warmupSlides(n: number): number {
   return Math.min(2, Math.floor(n / 5));
@@ -66,6 +77,8 @@ export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id:
  */
 export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise<{ result: RunResult; dir?: string; text: string }> {
   const job = buildJob(cfg); // validates names and params, loads data files
+  const skippedNote = describeSkipped(job.parts.workload);
+  if (skippedNote && !opts.quiet) process.stderr.write(`warning: ${skippedNote}\n`);
   const write = opts.write ?? cfg.output.metrics;
   const name = cfg.output.name ?? defaultRunName(cfg.partitioner.name, cfg.workload.name);
   const out = write ? new ResultsDir(cfg.output.dir, name) : undefined;
@@ -92,6 +105,7 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
       {
         records: `${res.records.toLocaleString('en-US')} in ${(res.eventTimeMs / 1000).toFixed(1)} s event time, ${(res.wallMs / 1000).toFixed(1)} s wall`,
         'target rate': cfg.source.rate === 'unthrottled' ? 'unthrottled' : Array.isArray(cfg.source.rate) ? 'schedule' : `${cfg.source.rate.toLocaleString('en-US')} records/s`,
+        ...(skippedNote ? { 'skipped lines': skippedNote } : {}),
         ...(dir ? { results: dir } : {}),
       },
     );
