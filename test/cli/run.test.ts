@@ -81,6 +81,19 @@ describe('sas run (real process)', () => {
     expect(r.stderr).toContain('FILE_NOT_FOUND');
     expect(readdirSync(out)).toEqual([]);
   });
+  it('broken CSV lines are skipped and reported with line numbers; strict rejects them', () => {
+    const d = tmp();
+    const f = join(d, 't.csv');
+    writeFileSync(f, 'a,hello world\nno-comma-here\nb,foo bar\n,empty key\nc,baz\n');
+    const ok = sas(['run', '--no-write', '--set', 'workload.name=csv', '--set', `workload.params.path=${f}`, '--set', 'durationMs=1000', '--set', 'workers=2']);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toContain('2 broken CSV line(s) skipped: 2 (');
+    expect(ok.stderr).toContain(', 4 (');
+    const strict = sas(['run', '-q', '--no-write', '--set', 'workload.name=csv', '--set', `workload.params.path=${f}`, '--set', 'workload.params.strict=true']);
+    expect(strict.status).toBe(2);
+    expect(strict.stderr).toContain('DATA_INVALID');
+    expect(strict.stderr).toContain('t.csv:2');
+  });
   it('a short run writes config.json, one metrics line per slide and summary.json', async () => {
     const out = tmp();
     const cfg = loadJobConfig(join(root, 'params/default.yaml'), ['durationMs=4000', `output.dir=${out}`, 'output.name=t1', 'workers=8', 'source.rate=20000']);
