@@ -133,7 +133,7 @@ export class AgentClient {
     }
   }
 
-  /** Asks the server to write a checkpoint; resolves with the ack, or undefined if not connected or closed first. */
+  /** Asks the server to write a checkpoint; resolves with the ack, or undefined if not connected or the connection ends first. */
   requestCheckpoint(requestId: string): Promise<CheckpointAckMessage | undefined> {
     if (!this.ready || !this.ws) return Promise.resolve(undefined);
     return new Promise((resolve) => {
@@ -178,6 +178,8 @@ export class AgentClient {
       if (this.ws === ws) this.ws = undefined;
       const wasReady = this.ready;
       this.ready = false;
+      for (const r of this.pendingCheckpoints.values()) r(undefined as unknown as CheckpointAckMessage);
+      this.pendingCheckpoints.clear();
       if (wasReady) this.safe(() => this.opts.onDisconnect?.());
       if (!this.closed) this.scheduleReconnect();
     });
