@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../src/rl-agent/backend.js';
 import { CriticEnsemble, Mlp, SquashedGaussianActor } from '../../src/rl-agent/networks.js';
 import { Rng } from '../../src/common/rng.js';
+import { ConfigError } from '../../src/common/errors.js';
 
 beforeAll(async () => {
   await initBackend();
@@ -12,6 +13,14 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(tol * (1 + Math.abs(b[i])));
 }
+
+describe('backend', () => {
+  it('runs on a known backend and rejects an unknown SAS_TF_BACKEND value with ConfigError', async () => {
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(tf.getBackend());
+    expect(() => initBackend('gpu-please')).toThrow(ConfigError);
+    expect((await initBackend()).name).toBe(tf.getBackend());
+  });
+});
 
 describe('networks', () => {
   it('Mlp gradients equal those of plain tf.matMul layers', () => {
