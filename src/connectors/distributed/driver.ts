@@ -68,8 +68,25 @@ export function makeSpec(cfg: JobConfig, o: { brokers: string[]; runId?: string;
   };
 }
 
-/** Creates the run's input and output topics (P partitions each); existing topics must have P partitions. */
-export async function createRunTopics(kafka: Kafka, spec: DistributedSpec): Promise<void> {
+/**
+ * Creates the run's input and output topics (P partitions each); existing topics must have P
+ * partitions. Retriable broker errors (a broker still starting, metadata not yet propagated) are
+ * retried for up to `timeoutMs` (default 30 s).
+ */
+export async function createRunTopics(kafka: Kafka, spec: DistributedSpec, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let backoff = 250; ; backoff = Math.min(backoff * 2, 2000)) {
+    try {
+      await createRunTopicsOnce(kafka, spec);
+      return;
+    } catch (e) {
+      if (!(e instanceof SasError) || !e.retriable || e.code !== 'KAFKA_UNAVAILABLE' || Date.now() + backoff > deadline) throw e;
+      await new Promise((r) => setTimeout(r, backoff));
+    }
+  }
+}
+
+async function createRunTopicsOnce(kafka: Kafka, spec: DistributedSpec): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -116,10 +133,20 @@ export interface DriverOptions {
   readonly onWindow?: (windowStart: number, results: number) => void;
   /** Called for every `closed` / `end` marker accepted (first copy only), with its partition. */
   readonly onMarker?: (kind: 'closed' | 'end', partition: number, lastPane: number | null) => void;
-  /** Called after every produce request with the records produced so far. */
+  /** Called before every produce request with the records generated so far, and once after the last acknowledgement. */
   readonly onProduced?: (records: number) => void;
   /** kafkajs log level. Default "nothing". */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+  /** Idempotent producers for the input topic (partition p uses producer p mod n). Default 2. */
+  readonly producers?: number;
+}
+
+/** One input producer and its pending request. */
+interface Lane {
+  readonly sink: KafkaSink;
+  buf: Message[];
+  block: Buffer;
+  inflight: Promise<void>;
 }
 
 /** What a distributed run returns. */
@@ -133,7 +160,7 @@ export interface DistributedResult {
   readonly endMs: number;
   /** Wall ms from the first produce to the last result. */
   readonly wallMs: number;
-  /** Wall ms spent producing records and control records. */
+  /** Wall ms from the first produce request to the acknowledgement of the last (end) control record. */
   readonly produceMs: number;
   /** Windows finalised, final (window, key) results delivered, of which merged by reducers. */
   readonly windows: number;
@@ -202,7 +229,14 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
   const tracker = partitioner.splitsKeys && !global ? new SplitTracker(workload.numKeys, window) : undefined;
 
   const kafka: Kafka = createKafkaClient({ brokers: spec.brokers, clientId: 'sas-driver', logLevel: opts.logLevel ?? 'nothing' });
-  const input: KafkaSink = createKafkaSink(kafka, { topic: spec.topics.input });
+  // Producer lanes: partition p always goes through lane p mod L, so per-partition order holds while
+  // L idempotent producers (each one request at a time) have requests in flight together.
+  const lanes: Lane[] = Array.from({ length: Math.max(1, Math.min(P, opts.producers ?? 2)) }, () => ({
+    sink: createKafkaSink(kafka, { topic: spec.topics.input }),
+    buf: [],
+    block: Buffer.allocUnsafe(PRODUCE_CHUNK * RECORD_VALUE_BYTES),
+    inflight: Promise.resolve(),
+  }));
 
   // ---- consumer side: de-duplication, reducers, metrics ----
   const collector = new MetricsCollector(P, slideMs);
@@ -438,12 +472,12 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
   let records = 0;
   let tRel = 0;
   try {
-    await input.connect();
+    for (const l of lanes) await l.sink.connect();
     await consumer.connect();
     await consumer.subscribe({ topics: [spec.topics.output], fromBeginning: true });
     await consumer.run({ eachBatch, eachBatchAutoResolve: true, autoCommit: false });
   } catch (e) {
-    await Promise.allSettled([input.disconnect(), consumer.disconnect()]);
+    await Promise.allSettled([...lanes.map((l) => l.sink.disconnect()), consumer.disconnect()]);
     throw wrapKafkaError(e, 'start driver', { topics: spec.topics });
   }
   const ticker = setInterval(() => {
@@ -459,27 +493,35 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     // ---- producer side: source, partitioner, split tracking, control records ----
     const keys = new Int32Array(GEN_BATCH);
     const payloads = new Int32Array(GEN_BATCH);
-    let buf: Message[] = [];
-    let block = Buffer.allocUnsafe(PRODUCE_CHUNK * RECORD_VALUE_BYTES);
-    const flush = async (): Promise<void> => {
-      if (buf.length === 0) return;
-      const msgs = buf;
-      buf = [];
-      block = Buffer.allocUnsafe(PRODUCE_CHUNK * RECORD_VALUE_BYTES);
-      const t0 = Date.now();
-      await input.sendMessages(msgs);
-      produceMs += Date.now() - t0;
-      opts.onProduced?.(records);
+    const L = lanes.length;
+    let produceStart = Number.NaN;
+    /** Sends `msgs` on `lane` after its previous request was acknowledged (one request in flight per lane). */
+    const ship = async (lane: Lane, msgs: Message[]): Promise<void> => {
+      if (Number.isNaN(produceStart)) produceStart = Date.now();
+      await lane.inflight;
       if (failure) throw failure;
+      opts.onProduced?.(records);
+      lane.inflight = lane.sink.sendMessages(msgs).catch((e: unknown) => {
+        failure ??= e;
+      });
     };
+    const take = (lane: Lane): Message[] => {
+      const msgs = lane.buf;
+      lane.buf = [];
+      lane.block = Buffer.allocUnsafe(PRODUCE_CHUNK * RECORD_VALUE_BYTES);
+      return msgs;
+    };
+    const flush = async (): Promise<void> => {
+      for (const lane of lanes) if (lane.buf.length > 0) await ship(lane, take(lane));
+    };
+    /** A control record to every partition, behind each partition's buffered records. */
     const broadcast = async (c: ControlRecord): Promise<void> => {
-      await flush();
       const value = encodeControl(c);
-      const msgs: Message[] = [];
-      for (let p = 0; p < P; p++) msgs.push({ partition: p, value, headers: { [CONTROL_HEADER]: c.kind } });
-      const t0 = Date.now();
-      await input.sendMessages(msgs);
-      produceMs += Date.now() - t0;
+      for (let l = 0; l < L; l++) {
+        const msgs = take(lanes[l]);
+        for (let p = l; p < P; p += L) msgs.push({ partition: p, value, headers: { [CONTROL_HEADER]: c.kind } });
+        await ship(lanes[l], msgs);
+      }
     };
     let closedThrough = Number.NaN;
     let curPane = Number.NaN;
@@ -565,14 +607,19 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
         ss.emitted++;
         ss.routeCalls++;
         ss.routeNs += routeNs / got;
-        const j = buf.length;
-        buf.push({ partition: w, key: encodeRecordKey(key), value: encodeRecordValue(key, payloads[i], et, block, j * RECORD_VALUE_BYTES) });
+        const lane = lanes[w % L];
+        const j = lane.buf.length;
+        lane.buf.push({ partition: w, key: encodeRecordKey(key), value: encodeRecordValue(key, payloads[i], et, lane.block, j * RECORD_VALUE_BYTES) });
         records++;
-        if (buf.length === PRODUCE_CHUNK) await flush();
+        if (j + 1 === PRODUCE_CHUNK) await ship(lane, take(lane));
       }
     }
     if (records > 0 && !Number.isNaN(curPane)) await closeThrough(curPane + k - 1);
     await broadcast({ kind: 'end' });
+    for (const lane of lanes) await lane.inflight;
+    if (failure) throw failure;
+    produceMs = Date.now() - (Number.isNaN(produceStart) ? Date.now() : produceStart);
+    opts.onProduced?.(records);
     const endMs = startMs + tRel;
 
     // ---- wait for every window and every partition's end marker ----
@@ -636,7 +683,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     };
   } finally {
     clearInterval(ticker);
-    await Promise.allSettled([consumer.disconnect(), input.disconnect()]);
+    await Promise.allSettled([consumer.disconnect(), ...lanes.map((l) => l.sink.disconnect())]);
   }
 }
 
