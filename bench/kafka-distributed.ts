@@ -1,5 +1,5 @@
 // Bench: records/s end to end in distributed mode: driver → Kafka (P = 8) → 3 `sas worker` processes → Kafka → driver.
-// Run: npx tsc -p tsconfig.json && npx tsx bench/kafka-distributed.ts [records=150000] ; writes results/bench/kafka-distributed.json.
+// Run: npx tsc -p tsconfig.json && npx tsx bench/kafka-distributed.ts [records=150000] [producers=1] ; writes results/bench/kafka-distributed.json.
 // Starts the repo's broker unless KAFKA_BROKERS is set. Workers run the compiled CLI (bin/sas). Never asserts on time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +16,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const P = 8;
 const W = 3;
 const N = Number(process.argv[2] ?? 150_000);
+const PRODUCERS = Number(process.argv[3] ?? 1);
 
 function brokers(): string[] {
   const env = brokersFromEnv();
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
 
   const t0 = Date.now();
   let producedAt = 0;
-  const res = await runDistributed(cfg, spec, { sink: new CountingSink(), onProduced: (n) => (n === N ? (producedAt = Date.now()) : undefined) });
+  const res = await runDistributed(cfg, spec, { sink: new CountingSink(), producers: PRODUCERS, onProduced: (n) => (n === N ? (producedAt = Date.now()) : undefined) });
   const codes = await Promise.all(exits);
   rmSync(tmp, { recursive: true, force: true });
   if (codes.some((c) => c !== 0)) throw new Error(`worker exit codes ${codes.join(',')}`);
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     records: res.records,
     partitions: P,
     workerProcesses: W,
+    inputProducers: PRODUCERS,
     task: 'wordcount',
     partitioner: 'pkg',
     window: spec.window,

@@ -134,7 +134,8 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     procs.push(...ws);
     const sink = new CollectingSink();
     // A grace longer than the run: every slide waits for all P entries (or the end), so none arrives late.
-    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 600_000 });
+    // Two input producers (partition p → producer p mod 2): per-partition order must still hold.
+    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 600_000, producers: 2 });
     const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
 
     expect(res.records).toBe(N);
@@ -266,7 +267,8 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     const N = 8000;
     const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 200, slideMs: 200}', 'partitioner.name=hash'], 4);
     await createRunTopics(kafka, spec);
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    // Idempotent: a retried request on a loaded broker must not write a malformed message twice.
+    const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic: spec.topics.input,
