@@ -17,6 +17,12 @@ export const collectSectionSchema = z.strictObject({
   rewardBase: z.number().positive().default(0.6),
   /** Slides in the metric window. Default 1. */
   metricWindowSlides: z.number().int().min(1).max(64).default(1),
+  /**
+   * Logged actions are squeezed into [m, 1 − m]: m + (1 − 2m)·counts/max. Keeps them off the squashing
+   * bounds, where the policy's log-density clips at atanh(1 − 1e-6) ≈ 7.25 and the many exact 1.0s
+   * (every key's max) dominate behaviour cloning. Routing shares change by at most ~m. Default 0.05 (our choice; 0 = §2.8 as is).
+   */
+  actionMargin: z.number().min(0).max(0.25).default(0.05),
 });
 
 /** `offline` config (params/train-offline.yaml). */

@@ -20,12 +20,12 @@ export interface RecordedTransition {
  * (the slot of a record is looked up in the wrapped partitioner's `hotKeys` at routing time), and in
  * `onSlide` emits the transition (obs of slide i−1, action of slide i, reward of slide i, obs of
  * slide i), the action being rl-agent `actionFromCounts` (counts inside the mask, divided by each
- * key's max). The first slide only fills the metric window; a slide with no records or
+ * key's max), optionally squeezed into [m, 1 − m] by `actionMargin` m. The first slide only fills the metric window; a slide with no records or
  * fewer than half the previous slide's (the drain after the source stopped) is skipped and breaks the chain. `done` every `episodeLength` transitions.
  */
 export function recordingPartitioner(
   inner: DaltonOfflinePartitioner,
-  opts: { rewardBase: number; episodeLength: number; metricWindowSlides: number; onTransition: (t: RecordedTransition) => void },
+  opts: { rewardBase: number; episodeLength: number; metricWindowSlides: number; actionMargin?: number; onTransition: (t: RecordedTransition) => void },
 ): Partitioner & { readonly mask: Mask } {
   const n = inner.numWorkers;
   const mask: Mask = inner.mask.map((r) => ({ start: r.lo, end: r.hi }));
@@ -36,6 +36,7 @@ export function recordingPartitioner(
   let prevObs: Float32Array | undefined;
   let written = 0;
   let prevRecords = 0;
+  const margin = opts.actionMargin ?? 0;
   return {
     name: 'dalton-offline',
     numWorkers: n,
@@ -58,6 +59,7 @@ export function recordingPartitioner(
       inner.onSlide?.(report);
       window.push(report);
       const action = actionFromCounts(mask, (k, w) => counts[k * n + w]);
+      if (margin > 0) for (let i = 0; i < action.length; i++) action[i] = margin + (1 - 2 * margin) * action[i];
       counts.fill(0);
       const records = report.partitioner.records;
       const partial = records === 0 || records < 0.5 * prevRecords;
