@@ -263,6 +263,31 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     expect(ref.reduce((a, r) => a + (r.output as number), 0)).toBe(N);
   }, 150_000);
 
+  it('`sas distributed` spawns its workers, waits for them, and delivers every (window, key) of the reference once', async () => {
+    const N = 6000;
+    const out = join(tmp, 'cli');
+    const args = [BIN, 'distributed', '--workers', '2', '--no-pace', '--json', '-q', '--brokers', brokers, '--set', 'workers=4', '--set', `maxRecords=${N}`, '--set', 'durationMs=100000000'];
+    for (const kv of ['source.rate=20000', 'slideMs=200', 'window={sizeMs: 400, slideMs: 200}', 'workload.params={numKeys: 500, exponent: 1.2}', 'partitioner.name=pkg', `output.dir=${out}`]) args.push('--set', kv);
+    const cli = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    cli.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => cli.on('exit', (c) => resolve(c)));
+    if (code !== 0) throw new Error(`sas distributed exited with ${code}:\n${stderr}`);
+    const res = JSON.parse(stdout) as { runId: string; records: number; startMs: number; results: number; duplicates: number; windows: number };
+    expect(res.records).toBe(N);
+    // The CLI's sink only counts: the number of (window, key) results must be the reference's.
+    const cfgSpec = { ...setup([], 4).spec, window: { sizeMs: 400, slideMs: 200 } };
+    const { op, stream } = records(cfgSpec, N, 20000);
+    const shifted = { ...stream, timesMs: stream.timesMs.map((t) => t - START_MS + res.startMs) };
+    const ref = referenceWindowed(op, shifted, cfgSpec.window);
+    expect(res.results).toBe(ref.length);
+    expect(res.windows).toBe(new Set(ref.map((r) => r.windowStart)).size);
+    expect(existsSync(join(out, `distributed-${res.runId}`, 'metrics.jsonl'))).toBe(true);
+    expect(existsSync(join(out, `distributed-${res.runId}`, 'worker-job.json'))).toBe(true);
+  }, 150_000);
+
   it('malformed messages on the input topic are counted and skipped; results stay exact', async () => {
     const N = 8000;
     const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 200, slideMs: 200}', 'partitioner.name=hash'], 4);
