@@ -166,9 +166,10 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     // Sliding windows (2 panes): a restart must re-read from the start of the oldest pane still needed.
     const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 400, slideMs: 200}'], 8);
     await createRunTopics(kafka, spec);
-    // Worker 1 kills itself after its 2nd window close, after the outputs were acked and before the commit.
+    // Worker 1 kills itself after its 7th window close (over its 3 partitions), after the outputs were acked
+    // and before the commit: 6 commits over 3 partitions put one partition at least 2 windows past offset 0.
     const w0 = spawnWorker(jobFile, 0, 3, ['--quiet']);
-    const w1 = spawnWorker(jobFile, 1, 3, ['--crash-before-commit-after', '2']);
+    const w1 = spawnWorker(jobFile, 1, 3, ['--crash-before-commit-after', '7']);
     const w2 = spawnWorker(jobFile, 2, 3, ['--quiet']);
     procs.push(w0, w1, w2);
     let w1b: Proc | undefined;
@@ -209,6 +210,11 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     expect(s0.records).toBe(s0.partitions.reduce((a, p) => a + res.perPartition[p], 0));
     expect(s0.redelivered).toBe(0);
     for (const s of [s1, s2]) expect(s.records).toBeGreaterThan(0);
+    // Worker 1 committed its first window before the crash: its restart resumed there (not at 0), and,
+    // the window being 2 panes long, re-read that window's control record and skipped it.
+    expect(Object.values(s1.startOffsets).some((o) => o > 0)).toBe(true);
+    expect(s1.replayedControls).toBeGreaterThan(0);
+    expect(s0.replayedControls).toBe(0);
     expect(s1.records).toBeLessThanOrEqual(s1.partitions.reduce((a, p) => a + res.perPartition[p], 0));
   }, 200_000);
 

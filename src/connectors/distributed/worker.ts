@@ -61,6 +61,8 @@ export interface WorkerSummary {
   readonly redelivered: number;
   /** Window closes whose outputs were written and committed. */
   readonly windowsClosed: number;
+  /** Control records of windows committed before this process started (re-read after a restart), skipped. */
+  readonly replayedControls: number;
   /** Offset each partition started from (its committed offset, 0 when none). */
   readonly startOffsets: Readonly<Record<number, number>>;
   /** Output messages acknowledged. */
@@ -144,6 +146,7 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   let records = 0;
   let redelivered = 0;
   let windowsClosed = 0;
+  let replayedControls = 0;
   let outputMessages = 0;
   const startOffsets: Record<number, number> = {};
   const states = new Map<number, PartitionState<unknown>>();
@@ -189,7 +192,7 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   done.catch(() => {});
   let finished = false;
 
-  const summary = (): WorkerSummary => ({ index, of, partitions: mine, records, skipped: { ...counts }, redelivered, windowsClosed, startOffsets, outputMessages });
+  const summary = (): WorkerSummary => ({ index, of, partitions: mine, records, skipped: { ...counts }, redelivered, windowsClosed, replayedControls, startOffsets, outputMessages });
 
   const checkAllEnded = (): void => {
     if (finished) return;
@@ -286,7 +289,10 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   const control = async (st: PartitionState<unknown>, c: ControlRecord, offset: number): Promise<void> => {
     if (c.kind === 'window') {
       if (global) return; // no windows; the driver sends none for global tasks
-      if (st.closedThrough !== null && c.lastPane <= st.closedThrough) return; // committed before a restart
+      if (st.closedThrough !== null && c.lastPane <= st.closedThrough) {
+        replayedControls++; // committed before a restart: closing it again would emit a window missing its older panes
+        return;
+      }
       await closeWindow(st, c.lastPane, c.split, offset);
       log(`partition ${st.partition}: window ${c.lastPane} closed`);
     } else if (!st.ended) {
