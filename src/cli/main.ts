@@ -123,12 +123,14 @@ export function buildProgram(): Command {
     .requiredOption('--index <i>', 'this process\'s index in [0, W)')
     .requiredOption('--of <W>', 'number of worker processes')
     .addOption(new Option('--crash-before-commit-after <n>', 'fault injection: SIGKILL itself after n window closes, before committing').hideHelp())
+    .addOption(new Option('--crash-before-marker-at <n>', 'fault injection: SIGKILL itself at the n-th window close, after its results, before its marker').hideHelp())
     .option('-q, --quiet', 'no progress output')
-    .action(async (o: { job: string; index: string; of: string; crashBeforeCommitAfter?: string; quiet?: boolean }) => {
+    .action(async (o: { job: string; index: string; of: string; crashBeforeCommitAfter?: string; crashBeforeMarkerAt?: string; quiet?: boolean }) => {
       const summary = await workerCommand(o.job, {
         index: intOption(o.index, 'index', 0),
         of: intOption(o.of, 'of', 1),
         crashBeforeCommitAfterWindows: o.crashBeforeCommitAfter === undefined ? undefined : intOption(o.crashBeforeCommitAfter, 'crash-before-commit-after', 1),
+        crashBeforeMarkerAtWindow: o.crashBeforeMarkerAt === undefined ? undefined : intOption(o.crashBeforeMarkerAt, 'crash-before-marker-at', 1),
         quiet: o.quiet,
       });
       process.stdout.write(JSON.stringify(summary) + '\n');

@@ -9,6 +9,8 @@ export interface WorkerCommandOptions {
   readonly of: number;
   /** Fault injection (tests): SIGKILL itself after this many window closes, before the commit. */
   readonly crashBeforeCommitAfterWindows?: number;
+  /** Fault injection (tests): SIGKILL itself at the n-th window close after its results, before its marker. */
+  readonly crashBeforeMarkerAtWindow?: number;
   readonly quiet?: boolean;
 }
 
@@ -35,7 +37,7 @@ export async function workerCommand(file: string, o: WorkerCommandOptions): Prom
   const spec = parseSpec(raw, file);
   if (o.index >= o.of) throw new ConfigError(`--index: expected an integer below --of (${o.of}), got ${o.index}`, { field: 'index', expected: `< ${o.of}`, got: o.index });
   const log = o.quiet ? undefined : (line: string) => process.stderr.write(`[worker ${o.index}/${o.of}] ${line}\n`);
-  const w = await startWorker(spec, { index: o.index, of: o.of, crashBeforeCommitAfterWindows: o.crashBeforeCommitAfterWindows, log });
+  const w = await startWorker(spec, { index: o.index, of: o.of, crashBeforeCommitAfterWindows: o.crashBeforeCommitAfterWindows, crashBeforeMarkerAtWindow: o.crashBeforeMarkerAtWindow, log });
   const onSignal = (): void => {
     void w.stop().then(() => process.exit(143));
   };

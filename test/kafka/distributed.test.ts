@@ -161,61 +161,69 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     expect(res.reports.map((r) => r.slideIndex)).toEqual(res.reports.map((_, i) => i));
   }, 180_000);
 
-  it('a worker killed (SIGKILL) between writing a window and committing it, and another killed mid-run, restart without loss or duplicates', async () => {
+  it('workers SIGKILLed mid-window, between acks and commit, and from outside restart without loss or duplicates', async () => {
     const N = 30_000;
     // Sliding windows (2 panes): a restart must re-read from the start of the oldest pane still needed.
     const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 400, slideMs: 200}'], 8);
     await createRunTopics(kafka, spec);
-    // Worker 1 kills itself after its 7th window close (over its 3 partitions), after the outputs were acked
-    // and before the commit: 6 commits over 3 partitions put one partition at least 2 windows past offset 0.
-    const w0 = spawnWorker(jobFile, 0, 3, ['--quiet']);
-    const w1 = spawnWorker(jobFile, 1, 3, ['--crash-before-commit-after', '7']);
-    const w2 = spawnWorker(jobFile, 2, 3, ['--quiet']);
-    procs.push(w0, w1, w2);
-    let w1b: Proc | undefined;
-    let w2b: Proc | undefined;
-    void w1.exited.then(() => {
-      w1b = spawnWorker(jobFile, 1, 3, ['--quiet']);
-      procs.push(w1b);
-    });
-    // Worker 2 is killed from outside once one of its partitions closed a window, then restarted.
+    // 4 processes over 8 partitions (2 each):
+    // - worker 0 kills itself at its 3rd window close after sending the window's results but not its
+    //   closed marker (the window cannot be final yet: the driver must keep one copy per key);
+    // - worker 1 kills itself after its 5th window close, after the acks and before the commit
+    //   (4 commits over 2 partitions put one partition at least 2 windows past offset 0);
+    // - worker 2 is SIGKILLed from outside once one of its partitions closed a window;
+    // - worker 3 is left alone.
+    const first = [
+      spawnWorker(jobFile, 0, 4, ['--crash-before-marker-at', '3']),
+      spawnWorker(jobFile, 1, 4, ['--crash-before-commit-after', '5']),
+      spawnWorker(jobFile, 2, 4, ['--quiet']),
+      spawnWorker(jobFile, 3, 4, ['--quiet']),
+    ];
+    procs.push(...first);
+    const restarted: (Proc | undefined)[] = [undefined, undefined, undefined];
+    const restart = (i: number): void => {
+      void first[i].exited.then(() => {
+        restarted[i] = spawnWorker(jobFile, i, 4, ['--quiet']);
+        procs.push(restarted[i]!);
+      });
+    };
+    restart(0);
+    restart(1);
     let killed = false;
     const onMarker = (kind: string, p: number): void => {
-      if (killed || kind !== 'closed' || p % 3 !== 2) return;
+      if (killed || kind !== 'closed' || p % 4 !== 2) return;
       killed = true;
-      w2.child.kill('SIGKILL');
-      void w2.exited.then(() => {
-        w2b = spawnWorker(jobFile, 2, 3, ['--quiet']);
-        procs.push(w2b);
-      });
+      first[2].child.kill('SIGKILL');
+      restart(2);
     };
     const sink = new CollectingSink(); // throws on a duplicate (window, key) result
     const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000, onMarker });
 
-    const first1 = await w1.exited;
-    expect(first1.signal).toBe('SIGKILL');
-    expect(first1.stderr).toContain('fault injection');
-    expect((await w2.exited).signal).toBe('SIGKILL');
+    const ends = await Promise.all(first.slice(0, 3).map((w) => w.exited));
+    expect(ends.map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
+    expect(ends[0].stderr).toContain('before its closed marker');
+    expect(ends[1].stderr).toContain('before committing');
     expect(killed).toBe(true);
-    const s0 = summaryOf(await w0.exited);
-    const s1 = summaryOf(await w1b!.exited);
-    const s2 = summaryOf(await w2b!.exited);
+    const [s0, s1, s2] = await Promise.all(restarted.map(async (w) => summaryOf(await w!.exited)));
+    const s3 = summaryOf(await first[3].exited);
 
     expect(res.records).toBe(N);
     const { ref } = reference(spec, N, 20000);
     expectExact(sink, ref);
-    // The crash came after the outputs were acknowledged: the restart wrote them again and the driver dropped them.
+    // Restarts wrote acknowledged outputs again and the driver dropped the copies.
     expect(res.duplicates).toBeGreaterThan(0);
-    // Untouched worker: exactly its partitions' records. Restarted ones re-read at least the uncommitted rest.
-    expect(s0.records).toBe(s0.partitions.reduce((a, p) => a + res.perPartition[p], 0));
-    expect(s0.redelivered).toBe(0);
-    for (const s of [s1, s2]) expect(s.records).toBeGreaterThan(0);
-    // Worker 1 committed its first window before the crash: its restart resumed there (not at 0), and,
-    // the window being 2 panes long, re-read that window's control record and skipped it.
+    // Untouched worker: exactly its partitions' records, nothing re-read.
+    expect(s3.records).toBe(s3.partitions.reduce((a, p) => a + res.perPartition[p], 0));
+    expect(s3.redelivered).toBe(0);
+    expect(s3.replayedControls).toBe(0);
+    for (const s of [s0, s1, s2]) {
+      expect(s.records).toBeGreaterThan(0);
+      expect(s.records).toBeLessThanOrEqual(s.partitions.reduce((a, p) => a + res.perPartition[p], 0));
+    }
+    // Worker 1 committed windows before its crash: the restart resumed there (not at 0) and, the window
+    // being 2 panes long, re-read the last committed window's control record and skipped it.
     expect(Object.values(s1.startOffsets).some((o) => o > 0)).toBe(true);
     expect(s1.replayedControls).toBeGreaterThan(0);
-    expect(s0.replayedControls).toBe(0);
-    expect(s1.records).toBeLessThanOrEqual(s1.partitions.reduce((a, p) => a + res.perPartition[p], 0));
   }, 200_000);
 
   it('keyed count (global state): a worker killed mid-run replays its partitions from offset 0; final counts exact', async () => {

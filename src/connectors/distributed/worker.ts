@@ -44,6 +44,12 @@ export interface WorkerOptions {
    * crash: outputs written, offsets not committed, so a restart emits them again).
    */
   readonly crashBeforeCommitAfterWindows?: number;
+  /**
+   * Fault injection for tests: at this many-th window close, send the window's `results` messages but
+   * not its `closed` marker, then SIGKILL (a crash in the middle of a window's output: the restart
+   * sends every entry again, and the driver keeps one copy per (window, partition, key)).
+   */
+  readonly crashBeforeMarkerAtWindow?: number;
   /** Progress lines (one per window close, end, join). */
   readonly log?: (line: string) => void;
 }
@@ -255,6 +261,12 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
     // Resume point: the first record of the oldest pane a later window still needs, else after the control record.
     let resume = controlOffset + 1;
     for (const [pane, off] of st.paneFirstOffset) if (pane >= lastPane - k + 2 && off < resume) resume = off;
+    if (opts.crashBeforeMarkerAtWindow !== undefined && windowsClosed + 1 >= opts.crashBeforeMarkerAtWindow) {
+      await send(msgs.filter((m) => m.kind === 'results'), st.partition);
+      log(`fault injection: SIGKILL after the results of window ${lastPane} of partition ${st.partition}, before its closed marker`);
+      process.kill(process.pid, 'SIGKILL');
+      await new Promise(() => {}); // never resumes
+    }
     await send(msgs, st.partition);
     windowsClosed++;
     if (opts.crashBeforeCommitAfterWindows !== undefined && windowsClosed >= opts.crashBeforeCommitAfterWindows) {
