@@ -12,7 +12,7 @@ import { createProgress } from './progress.js';
 
 /**
  * Runs `section.runs` virtual-clock jobs of `job` (partitioner must be dalton-offline) with seeds
- * job.seed + i and writes every slide's transition into one dataset at `section.out`
+ * job.seed + i (a workload without its own `seed` takes the job seed, so fix it to keep one key permutation) and writes every slide's transition into one dataset at `section.out`
  * (rl-agent DatasetWriter: records then manifest, so a failed run leaves no readable half dataset).
  */
 export async function collectCommand(job: JobConfig, section: z.infer<typeof collectSectionSchema>, opts: { quiet?: boolean } = {}): Promise<DatasetManifest> {

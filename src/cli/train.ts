@@ -128,7 +128,8 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
   const save = (path: string): string | undefined => {
     if (!agent || opts.evaluate) return undefined;
     const c = prepared.created();
-    saveCheckpoint(path, agent, { numWorkers: cfg.workers, mask: c?.mask, hotKeys: c ? Array.from(c.router.hotKeys).filter((k) => k >= 0) : undefined, source: `online fine-tune of ${dir}, ${iterations} iterations` });
+    const hot = c ? Array.from(c.router.hotKeys).filter((k) => k >= 0) : [];
+    saveCheckpoint(path, agent, { numWorkers: cfg.workers, mask: c?.mask, ...(hot.length > 0 ? { hotKeys: hot } : {}), source: `online fine-tune of ${checkpoint}, ${iterations} iterations, ${job.workload.name} ${JSON.stringify(job.workload.params)} seed ${job.seed}` });
     return path;
   };
   try {
