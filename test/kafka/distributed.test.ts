@@ -48,14 +48,18 @@ function spawnWorker(jobFile: string, index: number, of: number, extra: string[]
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, exited };
 }
 
 function summaryOf(r: { code: number | null; stdout: string; stderr: string }): WorkerSummary {
   if (r.code !== 0) throw new Error(`worker exited with ${r.code}:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerSummary;
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerSummary;
+  } catch {
+    throw new Error(`worker printed no summary (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
 }
 
 describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker OS processes)', () => {
@@ -287,7 +291,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     let stderr = '';
     cli.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     cli.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve) => cli.on('exit', (c) => resolve(c)));
+    const code = await new Promise<number | null>((resolve) => cli.on('close', (c) => resolve(c)));
     if (code !== 0) throw new Error(`sas distributed exited with ${code}:\n${stderr}`);
     const res = JSON.parse(stdout) as { runId: string; records: number; startMs: number; results: number; duplicates: number; windows: number };
     expect(res.records).toBe(N);

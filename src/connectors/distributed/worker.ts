@@ -197,6 +197,8 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   });
   done.catch(() => {});
   let finished = false;
+  /** Set when a window close failed half-way: the process must exit (see the CRASH handler). */
+  let poisoned = false;
 
   const summary = (): WorkerSummary => ({ index, of, partitions: mine, records, skipped: { ...counts }, redelivered, windowsClosed, replayedControls, startOffsets, outputMessages });
 
@@ -345,7 +347,13 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
         const c = decodeControl(m.value);
         if (c === null) skip(st, offset, 'control_invalid');
         else {
-          await control(st, c, offset);
+          try {
+            await control(st, c, offset);
+          } catch (e) {
+            // The combiner already dropped the window's oldest pane: this process cannot redo the close.
+            poisoned = true;
+            throw e;
+          }
           await heartbeat(); // a window close waits on the broker twice: keep the session alive
         }
       } else {
@@ -392,9 +400,14 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   });
   consumer.on(consumer.events.CRASH, (e) => {
     const err = wrapKafkaError(e.payload.error, 'consume', { topic: spec.topics.input, groupId, restart: e.payload.restart });
-    // A failure inside a window close leaves outputs possibly sent but not committed; kafkajs' restart
-    // would re-fetch from the position, not from the commit. Only a process restart rebuilds state
-    // from the committed offset, so any crash is fatal here.
+    // kafkajs restarts the consumer after retriable failures (e.g. a broker outage); it then fetches
+    // from the committed offsets again and `nextOffset` skips what this process already applied. A
+    // failure inside a window close is different: the combiner already dropped the window's oldest
+    // pane, so only a process restart (from the committed offset) rebuilds state consistently.
+    if (e.payload.restart && !poisoned) {
+      log(`consumer restarted by kafkajs after: ${err.message}`);
+      return;
+    }
     if (!finished) {
       finished = true;
       rejectDone(err);
