@@ -8,6 +8,7 @@ import { brokersFromEnv, createKafkaClient } from '../connectors/index.js';
 import { createRunTopics, makeSpec, runDistributed, type DistributedResult } from '../connectors/distributed/index.js';
 import type { JobConfig } from '../engine/config.js';
 import { CountingSink } from '../engine/sink.js';
+import { preloadLearned } from './learned.js';
 import { jsonSafe } from './output.js';
 
 /** Options of `sas distributed`. */
@@ -37,6 +38,7 @@ function cliEntry(): string {
 export async function distributedCommand(cfg: JobConfig, o: DistributedCommandOptions): Promise<{ result: DistributedResult; dir: string; text: string }> {
   const brokers = o.brokers ?? brokersFromEnv();
   if (!brokers || brokers.length === 0) throw new ConfigError('--brokers: no Kafka brokers given (use --brokers host:port or set KAFKA_BROKERS)', { field: 'brokers', expected: 'host:port' });
+  await preloadLearned(cfg); // learned partitioners load their policy before the job is built (as in `sas run`)
   const spec = makeSpec(cfg, { brokers, runId: o.runId });
   const dir = join(cfg.output.dir, `distributed-${spec.runId}`);
   mkdirSync(dir, { recursive: true });
