@@ -67,6 +67,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
   let brokers: string;
   let tmp: string;
   const procs: Proc[] = [];
+  const topics = new Set<string>();
 
   beforeAll(() => {
     const problem = buildProblem();
@@ -76,9 +77,22 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     tmp = mkdtempSync(join(tmpdir(), 'sas-distributed-'));
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    // Keep the shared broker light: drop this suite's topics (sas.dist-*.in/out).
+    if (kafka) {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const mine = (await admin.listTopics()).filter((t) => topics.has(t));
+        if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+      } catch {
+        // best effort
+      } finally {
+        await admin.disconnect().catch(() => {});
+      }
+    }
   });
 
   /** A word-count job over Zipf keys; `sets` override the defaults below. */
@@ -96,6 +110,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
       ...sets,
     ]);
     const spec: DistributedSpec = makeSpec(cfg, { brokers: [brokers], runId: uniqueTopic('dist').replace('sas-test-', '') });
+    topics.add(spec.topics.input).add(spec.topics.output);
     const jobFile = join(tmp, `${spec.runId}.json`);
     writeFileSync(jobFile, JSON.stringify(spec));
     return { cfg, spec, jobFile };
@@ -284,7 +299,9 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
   it('`sas distributed` spawns its workers, waits for them, and delivers every (window, key) of the reference once', async () => {
     const N = 6000;
     const out = join(tmp, 'cli');
-    const args = [BIN, 'distributed', '--workers', '2', '--no-pace', '--json', '-q', '--brokers', brokers, '--set', 'workers=4', '--set', `maxRecords=${N}`, '--set', 'durationMs=100000000'];
+    const runId = uniqueTopic('cli').replace('sas-test-', '');
+    topics.add(`sas.${runId}.in`).add(`sas.${runId}.out`);
+    const args = [BIN, 'distributed', '--workers', '2', '--no-pace', '--json', '-q', '--brokers', brokers, '--run-id', runId, '--set', 'workers=4', '--set', `maxRecords=${N}`, '--set', 'durationMs=100000000'];
     for (const kv of ['source.rate=20000', 'slideMs=200', 'window={sizeMs: 400, slideMs: 200}', 'workload.params={numKeys: 500, exponent: 1.2}', 'partitioner.name=pkg', `output.dir=${out}`]) args.push('--set', kv);
     const cli = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -294,6 +311,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     const code = await new Promise<number | null>((resolve) => cli.on('close', (c) => resolve(c)));
     if (code !== 0) throw new Error(`sas distributed exited with ${code}:\n${stderr}`);
     const res = JSON.parse(stdout) as { runId: string; records: number; startMs: number; results: number; duplicates: number; windows: number };
+    expect(res.runId).toBe(runId);
     expect(res.records).toBe(N);
     // The CLI's sink only counts: the number of (window, key) results must be the reference's.
     const cfgSpec = { ...setup([], 4).spec, window: { sizeMs: 400, slideMs: 200 } };
