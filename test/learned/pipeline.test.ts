@@ -145,9 +145,11 @@ describe('learned runs are exact', () => {
     await prep.close();
   });
 
-  it('a checkpoint trained for another P is refused with a ConfigError', async () => {
+  it('a checkpoint trained for another P is refused with a ConfigError; the shipped one falls back to the uniform table', async () => {
     const cfg = toyJob(['workers=5', 'partitioner.name=saspartitioner', `partitioner.params={checkpoint: "${ckptDir}", numHotKeys: 3}`]);
     await expect(prepareLearnedPartitioner(cfg)).rejects.toBeInstanceOf(ConfigError);
+    const shipped = await prepareLearnedPartitioner(toyJob(['workers=5', 'partitioner.name=saspartitioner']));
+    expect(shipped.policy).toBeUndefined();
   });
 
   it('remote mode over a real socket: the table keeps working after the agent server stops, no record is lost', async () => {

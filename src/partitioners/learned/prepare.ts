@@ -8,7 +8,7 @@ import { createSasPartitioner, policyIdOf, sasPartitionerParams, type SasPartiti
 import { adaptivePolicyId, sasAdaptiveParams } from '../saspartitioner-adaptive.js';
 import type { Partitioner } from '../types.js';
 import { registerPolicy, type LearnedPolicy } from './policy.js';
-import { resolveCheckpoint } from './paths.js';
+import { DEFAULT_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './paths.js';
 import { maskFromFrequencies, zipfTopProbabilities } from '../../rl-agent/mask.js';
 
 /** Options of an inline policy. */
@@ -116,7 +116,7 @@ export interface PreparedLearned {
 /**
  * Loads what `saspartitioner` needs for `cfg` (its partitioner params are validated here: ConfigError
  * names the field) and returns the `partitioner` override for `buildJob`. inline: loads the
- * checkpoint (none → uniform table); remote: starts an AgentClient to `url` with `token`, mask from
+ * checkpoint (none, or the shipped `default` for a job of another P → uniform table); remote: starts an AgentClient to `url` with `token`, mask from
  * the checkpoint manifest if one is readable, else the Zipf heuristic.
  */
 export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOptions = {}): Promise<PreparedLearned> {
@@ -125,7 +125,8 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
   const dir = resolveCheckpoint(params.checkpoint);
   let policy: LearnedPolicy | undefined;
   if (params.mode === 'inline') {
-    if (dir) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys });
+    const shippedForOtherP = params.checkpoint === DEFAULT_CHECKPOINT && peekCheckpoint(dir)?.numWorkers !== undefined && peekCheckpoint(dir)?.numWorkers !== P;
+    if (dir && !shippedForOtherP) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys });
   } else {
     let mask: Mask = maskFromFrequencies(zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys), P);
     if (dir) {
@@ -164,28 +165,32 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
  * Loads and registers (registerPolicy) the inline evaluation policies that the partitioners named
  * in `cfg` would look up, so that the sync registry factory finds them: `saspartitioner` in inline
  * mode without learning, and every checkpoint of `saspartitioner-adaptive`. Other partitioners: no-op.
- * Idempotent per checkpoint. A missing checkpoint is left unregistered (uniform table; documented).
+ * Idempotent per checkpoint. A missing checkpoint, or the shipped `default` one for a job of another P,
+ * is left unregistered (uniform table; documented); an explicit checkpoint of another P is a ConfigError.
  */
 export async function preloadLearnedPolicies(cfg: Pick<JobConfig, 'workers' | 'partitioner'>): Promise<string[]> {
   const ids: string[] = [];
   const P = cfg.workers;
-  const load = async (id: string | undefined, dir: string | undefined): Promise<void> => {
+  const load = async (id: string | undefined, dir: string | undefined, spec: string): Promise<void> => {
     if (!id || !dir || loaded.has(id)) return;
+    let man;
     try {
-      readCheckpointManifest(dir);
+      man = readCheckpointManifest(dir);
     } catch {
       return;
     }
+    // The shipped checkpoint only serves jobs of its P; other jobs get the uniform table. An explicit checkpoint must match.
+    if (spec === DEFAULT_CHECKPOINT && man.numWorkers !== undefined && man.numWorkers !== P) return;
     registerPolicy(id, await loadInlinePolicy(dir, P));
     loaded.add(id);
     ids.push(id);
   };
   if (cfg.partitioner.name === 'saspartitioner') {
     const p = parseOrThrow(sasPartitionerParams, cfg.partitioner.params ?? {}, 'partitioner.params');
-    if (p.mode === 'inline' && !p.learn && !p.policy) await load(policyIdOf(p), resolveCheckpoint(p.checkpoint));
+    if (p.mode === 'inline' && !p.learn && !p.policy) await load(policyIdOf(p), resolveCheckpoint(p.checkpoint), p.checkpoint);
   } else if (cfg.partitioner.name === 'saspartitioner-adaptive') {
     const p = parseOrThrow(sasAdaptiveParams, cfg.partitioner.params ?? {}, 'partitioner.params');
-    for (const m of p.models) await load(adaptivePolicyId(m.checkpoint), resolveCheckpoint(m.checkpoint));
+    for (const m of p.models) await load(adaptivePolicyId(m.checkpoint), resolveCheckpoint(m.checkpoint), m.checkpoint);
   }
   return ids;
 }
