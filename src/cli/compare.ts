@@ -12,6 +12,7 @@ import { ResultsDir } from './output.js';
 import { createProgress } from './progress.js';
 import { toRunResult } from './run.js';
 import { writeCorpusTrace } from './trace.js';
+import { preloadLearned } from './learned.js';
 
 const named = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) })]);
 
@@ -154,6 +155,7 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
       const tag = `${c.task.name}/${c.workload.label}/${c.partitioner.name}${cfg.repetitions > 1 ? ` #${c.repetition}` : ''}`;
       progress.update(i / combos.length, tag);
       const started = new Date();
+      await preloadLearned(c.job); // the learned partitioners' checkpoints (no-op for the others)
       const max = cfg.maxThroughput ? await runMaxThroughput(c.job) : undefined;
       const fixed = { ...c.job, source: { rate: c.fixedRate.rate }, durationMs: c.fixedRate.durationMs };
       const res = await runJob(buildJob(fixed));
