@@ -3,11 +3,15 @@ import type { JobConfig } from '../engine/config.js';
 import { buildJob } from '../engine/job.js';
 import { runMaxThroughput } from '../engine/max-throughput.js';
 import { createProgress } from './progress.js';
+import { preloadLearned } from './learned.js';
 
 /** Runs the ramp for each partitioner in `names` (all validated first) and formats the results. */
 export async function maxThroughputCommand(cfg: JobConfig, names: string[], opts: { quiet?: boolean } = {}) {
   const cfgs = names.map((name) => ({ ...cfg, partitioner: { name, params: name === cfg.partitioner.name ? cfg.partitioner.params : {} }, output: { ...cfg.output, metrics: false } }));
-  for (const c of cfgs) buildJob(c); // every name and parameter checked before anything runs
+  for (const c of cfgs) {
+    await preloadLearned(c); // the learned partitioners' checkpoints (no-op for the others)
+    buildJob(c); // every name and parameter checked before anything runs
+  }
   const rows: Array<{ partitioner: string; maxThroughput: number; backpressured: boolean; steps: number; lastSteps: unknown[] }> = [];
   for (const c of cfgs) {
     const progress = createProgress(`max-throughput ${c.partitioner.name}`, opts.quiet);
