@@ -110,12 +110,40 @@ export function uniqueTopic(prefix: string): string {
   return `sas-test-${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Creates `topic` with `partitions` partitions and waits for leaders. */
+/**
+ * Creates `topic` with `partitions` partitions and waits until every partition has a leader. A
+ * freshly formatted KRaft broker briefly answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has just
+ * created, which kafkajs' `waitForLeaders` does not retry (seen in CI from a clean clone), so the wait
+ * here polls the metadata and treats retriable errors as "not yet".
+ */
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
+  const retriable = (e: unknown): boolean => (e as { retriable?: boolean }).retriable === true;
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: false });
+        break;
+      } catch (e) {
+        if (!retriable(e) || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+    await waitFor(
+      async () => {
+        try {
+          const md = await admin.fetchTopicMetadata({ topics: [topic] });
+          const t = md.topics.find((x) => x.name === topic);
+          return t !== undefined && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0);
+        } catch (e) {
+          if (retriable(e)) return false;
+          throw e;
+        }
+      },
+      60_000,
+      `leaders of ${topic}`,
+    );
   } finally {
     await admin.disconnect();
   }
