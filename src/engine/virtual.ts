@@ -168,8 +168,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
       aheadOf(s1)[P + w]++;
     }
     const lat = (fin - eventTime) * 1000;
-    acc.latency[w].record(lat);
-    runLatency.record(lat);
+    acc.latency[w].record(lat); // merged into the run-wide histogram once per slide
     return fin;
   };
   /** Adds busy time at worker w without a record (state export/import work). */
@@ -248,8 +247,9 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
       acc.queueLength[w] = q;
     }
     collector.publish(s, acc, params.rate.rateAt(s * slideMs), partitioner.stats());
+    for (let w = 0; w < P; w++) runLatency.add(acc.latency[w]);
     acc.reset();
-    keyed?.onSlideEnd(end);
+    keyed?.onSlideEnd();
     const v = partitioner.stats().tableVersion;
     if (v !== lastVersion) {
       lastVersion = v;
@@ -353,6 +353,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   if (keyed) {
     keyed.drain(Math.max(t, lastFin));
     for (const [key, out] of keyed.finalState()) sink.finalState(key, out);
+    for (let w = 0; w < P; w++) runLatency.add(acc.latency[w]); // records replayed after the last slide
   } else if (op.kind === 'global') {
     const merged = new Map<number, P>();
     for (const c of combiners)
@@ -492,10 +493,10 @@ class VirtualKeyed<P> {
   }
 
   /** Once per slide: plan the moves the partitioner's choices ask for (when no plan runs). */
-  onSlideEnd(t: number): void {
+  onSlideEnd(): void {
     const target = this.prefs.takeTarget(this.router.map, this.m.minShare, this.m.minRecords);
     if (target && !this.router.migrating && this.scheduleIdx >= this.schedule.length) this.start(target.owners, target.binRate);
-    void t; // the plan's first step is released by step() at the next batch boundary
+    // The plan's first step is released by step() at the next batch boundary.
   }
 
   /** Completes every migration in flight (the job's end). */

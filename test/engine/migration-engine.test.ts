@@ -86,3 +86,13 @@ describe('migration on the real clock (worker threads)', () => {
     expect(d.res.migrations.length).toBeGreaterThan(0);
   });
 });
+
+describe('run-wide latency histogram (virtual clock)', () => {
+  it('counts every record exactly once, replayed records included', async () => {
+    const { res } = await run(['workers=4', 'migration.binBits=5', 'durationMs=2000'], (P, numBins) => [{ atMs: 500, owners: Array.from({ length: numBins }, (_, b) => (b + 1) % P) }]);
+    expect(res.migrations.reduce((a, m) => a + m.replayed, 0)).toBeGreaterThan(0);
+    expect(res.latency.total).toBe(res.records);
+    const w = await run(['workers=4', 'task.name=wordcount', 'durationMs=1500']);
+    expect(w.res.latency.total).toBe(w.res.records);
+  });
+});

@@ -125,13 +125,11 @@ function processItem(h: Hosted, item: Item, i: number): void {
       let cost = 0;
       const { keys, payloads, times, n } = item;
       const ep = h.endpoint;
-      let applied = n;
       if (ep) {
         for (let j = 0; j < n; j++) {
           const tag = nextTag++;
           if (!ep.onRecord(item.epoch, keys[j], payloads[j], tag)) {
             waiting.set(tag, times[j]);
-            applied--;
           }
           cost += op.cost(payloads[j]);
         }
@@ -141,7 +139,6 @@ function processItem(h: Hosted, item: Item, i: number): void {
           h.combiner.add(keys[j], payloads[j], times[j]);
           cost += op.cost(payloads[j]);
         }
-      void applied;
       const cpu = performance.now() - c0;
       const emulated = cost * h.msPerUnit;
       const svc = emulated > cpu ? emulated : cpu;
