@@ -1,4 +1,4 @@
-// Bench: records/s through Kafka source → in-process keyed count → Kafka sink at P = 8 partitions.
+// Bench: records/s through Kafka source → keyed count → Kafka sink at P = 8: a hand-wired pipeline and the engine (`sas run`).
 // Run: npx tsx bench/kafka-throughput.ts [records=400000] ; writes results/bench/kafka.json.
 // Starts the repo's broker (scripts/kafka/broker.sh) unless KAFKA_BROKERS is set. Never asserts on time.
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource } from '../src/connectors/index.js';
 import { ZipfWorkload } from '../src/tasks/workloads/zipf.js';
+import { runCommand } from '../src/cli/run.js';
+import { validateJob } from '../src/engine/config.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const P = 8;
@@ -125,8 +127,66 @@ async function pipeline(kafka: Kafka, input: string, refCounts: Int32Array, conc
   };
 }
 
+interface EngineResult {
+  readonly records: number;
+  readonly seconds: number;
+  readonly recordsPerSec: number;
+  readonly commandSeconds: number;
+  readonly outputMessages: number;
+  readonly countsExact: boolean;
+}
+
+/**
+ * 4. The engine itself, as `sas run` runs it: Kafka source → hash → P = 8 workers (keyed count, real
+ * clock, worker threads) → final state → Kafka sink, offsets committed after the sink's flush.
+ * `seconds` is the engine's wall time (first record taken to drained); `commandSeconds` adds the group
+ * join and the producer connect.
+ */
+async function engineRun(kafka: Kafka, brokerList: string[], input: string, refCounts: Int32Array): Promise<EngineResult> {
+  const output = `bench-out-${randomUUID().slice(0, 8)}`;
+  await createTopics(kafka, [output]);
+  const cfg = validateJob({
+    clock: 'real',
+    workers: P,
+    capacity: 'unlimited',
+    durationMs: 600_000,
+    task: { name: 'keyedcount' },
+    workload: { name: 'zipf', params: { numKeys: NUM_KEYS } },
+    partitioner: { name: 'hash' },
+    source: { kind: 'kafka', rate: 'unthrottled', kafka: { brokers: brokerList, topic: input, groupId: `bench-engine-${randomUUID().slice(0, 8)}`, stopAtEnd: true, maxQueuedRecords: 200_000, maxBatchRecords: 20_000 } },
+    sink: { kind: 'kafka', kafka: { brokers: brokerList, topic: output } },
+    output: { metrics: false },
+  });
+  const c0 = performance.now();
+  const r = await runCommand(cfg, { quiet: true });
+  const commandSeconds = (performance.now() - c0) / 1000;
+  const records = r.kafka?.source?.taken ?? 0;
+  const seconds = r.result.durationMs / 1000;
+  // Final states: one message per key, value {"final":true,"key":k,"output":count}.
+  const counts = new Int32Array(NUM_KEYS);
+  const consumer = kafka.consumer({ groupId: `bench-read-${randomUUID().slice(0, 8)}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [output], fromBeginning: true });
+  const want = r.kafka?.sink?.results ?? 0;
+  let got = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const v = JSON.parse(message.value!.toString()) as { key: number; output: number };
+        counts[v.key] = v.output;
+        if (++got >= want) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  let exact = true;
+  for (let k = 0; k < NUM_KEYS; k++) if (counts[k] !== refCounts[k]) exact = false;
+  return { records, seconds, recordsPerSec: records / seconds, commandSeconds, outputMessages: got, countsExact: exact };
+}
+
 async function main(): Promise<void> {
-  const kafka = createKafkaClient({ brokers: brokers(), clientId: 'sas-bench', logLevel: 'error' });
+  const brokerList = brokers();
+  const kafka = createKafkaClient({ brokers: brokerList, clientId: 'sas-bench', logLevel: 'error' });
   const input = `bench-in-${randomUUID().slice(0, 8)}`;
   await createTopics(kafka, [input]);
 
@@ -162,6 +222,12 @@ async function main(): Promise<void> {
     );
   }
 
+  const engine = await engineRun(kafka, brokerList, input, ref);
+  console.log(
+    `engine (sas run, P=${P} workers, keyed count): ${engine.records} records in ${engine.seconds.toFixed(2)} s = ${Math.round(engine.recordsPerSec)} records/s ` +
+      `(${engine.commandSeconds.toFixed(2)} s with group join); output ${engine.outputMessages} final states; counts exact: ${engine.countsExact}`,
+  );
+
   const result = {
     bench: 'kafka-throughput',
     date: new Date().toISOString(),
@@ -176,6 +242,7 @@ async function main(): Promise<void> {
     produce: { seconds: produceSec, recordsPerSec: N / produceSec },
     consumeOnly: consume,
     pipeline: runs,
+    engine,
   };
   mkdirSync(join(ROOT, 'results', 'bench'), { recursive: true });
   writeFileSync(join(ROOT, 'results', 'bench', 'kafka.json'), JSON.stringify(result, null, 2) + '\n');

@@ -157,7 +157,7 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
       const started = new Date();
       await preloadLearned(c.job); // the learned partitioners' checkpoints (no-op for the others)
       const max = cfg.maxThroughput ? await runMaxThroughput(c.job) : undefined;
-      const fixed = { ...c.job, source: { rate: c.fixedRate.rate }, durationMs: c.fixedRate.durationMs };
+      const fixed = { ...c.job, source: { ...c.job.source, rate: c.fixedRate.rate }, durationMs: c.fixedRate.durationMs };
       const res = await runJob(buildJob(fixed));
       const id = `${c.task.name}-${c.workload.label}-${c.partitioner.name}-r${c.repetition}`.replace(/[^A-Za-z0-9._=,()-]/g, '_');
       const r = toRunResult(fixed, res, started, id, c.repetition);

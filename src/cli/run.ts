@@ -1,6 +1,7 @@
 // `sas run`: one job from a YAML config, with progress, a summary table and results on disk.
 import type { JobConfig } from '../engine/config.js';
-import { buildJob, runJob } from '../engine/job.js';
+import { buildJob, runJob, withIO } from '../engine/job.js';
+import { describeKafkaRunIO, openKafkaRunIO, type KafkaRunIO, type KafkaRunIOStats } from '../connectors/run-io.js';
 import type { RunResult as EngineRun } from '../engine/virtual.js';
 import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
 import { defaultRunName, ResultsDir } from './output.js';
@@ -75,8 +76,8 @@ export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id:
  * Runs `cfg` and writes `<output.dir>/<name>/{config.json, metrics.jsonl, summary.json}` atomically.
  * Everything is validated before the folder is created. Returns the report-model result.
  */
-export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise<{ result: RunResult; dir?: string; text: string }> {
-  const job = buildJob(cfg); // validates names and params, loads data files
+export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise<{ result: RunResult; dir?: string; text: string; kafka?: KafkaRunIOStats }> {
+  let job = buildJob(cfg); // validates names and params, loads data files
   const skippedNote = describeSkipped(job.parts.workload);
   if (skippedNote && !opts.quiet) process.stderr.write(`warning: ${skippedNote}\n`);
   const write = opts.write ?? cfg.output.metrics;
@@ -84,8 +85,13 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
   const out = write ? new ResultsDir(cfg.output.dir, name) : undefined;
   const progress = createProgress(`run ${cfg.partitioner.name}/${cfg.workload.name}`, opts.quiet);
   const startedAt = new Date();
+  let io: KafkaRunIO | undefined;
   try {
     out?.writeJson('config.json', cfg);
+    if (cfg.source.kind === 'kafka' || cfg.sink.kind === 'kafka') {
+      io = await openKafkaRunIO(cfg, job.parts.workload.numKeys);
+      job = withIO(job, io);
+    }
     let last = '';
     const res = await runJob(job, {
       onSlide: (r) => {
@@ -95,6 +101,9 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
       onProgress: (f) => progress.update(f, last),
     });
     progress.stop();
+    const ioStats = await io?.close();
+    io = undefined;
+    if (ioStats) out?.writeJson('kafka.json', ioStats);
     const result = toRunResult(cfg, res, startedAt, name, opts.repetition);
     out?.writeJson('summary.json', result);
     const dir = await out?.commit();
@@ -106,12 +115,14 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
         records: `${res.records.toLocaleString('en-US')} in ${(res.eventTimeMs / 1000).toFixed(1)} s event time, ${(res.wallMs / 1000).toFixed(1)} s wall`,
         'target rate': cfg.source.rate === 'unthrottled' ? 'unthrottled' : Array.isArray(cfg.source.rate) ? 'schedule' : `${cfg.source.rate.toLocaleString('en-US')} records/s`,
         ...(skippedNote ? { 'skipped lines': skippedNote } : {}),
+        ...(ioStats ? describeKafkaRunIO(ioStats) : {}),
         ...(dir ? { results: dir } : {}),
       },
     );
-    return { result, dir, text };
+    return { result, dir, text, kafka: ioStats };
   } catch (e) {
     progress.stop();
+    await io?.close().catch(() => undefined);
     await out?.abort();
     throw e;
   }

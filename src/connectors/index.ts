@@ -13,3 +13,5 @@ export { createKafkaSink, kafkaSinkOptions } from './sink.js';
 export type { KafkaSink, KafkaSinkOptions, KafkaSinkStats, SinkClock } from './sink.js';
 export { createKafkaSource, kafkaSourceOptions } from './source.js';
 export type { KafkaRecordBatch, KafkaSource, KafkaSourceHandlers, KafkaSourceOptions, KafkaSourceStats, MalformedMessage, SourceClock } from './source.js';
+export { describeKafkaRunIO, KafkaPullSource, KafkaResultSink, openKafkaRunIO } from './run-io.js';
+export type { KafkaRunIO, KafkaRunIOStats, KafkaRunSinkOptions, KafkaRunSourceOptions, KafkaRunSourceStats } from './run-io.js';

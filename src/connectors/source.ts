@@ -40,7 +40,13 @@ export const kafkaSourceOptions = z.strictObject({
   deadLetterTopic: z.string().min(1).optional(),
   /** Partitions processed concurrently (kafkajs). Default 1: batches reach `onBatch` one at a time. */
   partitionsConsumedConcurrently: z.number().int().min(1).default(1),
-  /** Commit processed offsets at least this often, ms. Default 1000. */
+  /**
+   * When offsets are committed. "processed" (default): automatically, for every chunk whose `onBatch`
+   * resolved. "manual": never automatically; the owner calls `commit()` once the records' effects are
+   * durable (e.g. `sas run` commits after the windows holding them were written to the sink).
+   */
+  commit: z.enum(['processed', 'manual']).default('processed'),
+  /** Commit processed offsets at least this often, ms ("processed" mode). Default 1000. */
   autoCommitIntervalMs: z.number().int().positive().default(1000),
   /** Group session timeout, ms. Default 30000 (kafkajs' default). */
   sessionTimeoutMs: z.number().int().positive().default(30000),
@@ -86,6 +92,12 @@ export interface KafkaSourceHandlers {
   onBatch(batch: KafkaRecordBatch): Promise<void> | void;
   /** Each malformed message (already counted; dead-lettered first when configured). */
   onMalformed?(m: MalformedMessage): void;
+  /**
+   * Called after each chunk was handled (its valid records went to `onBatch`, its malformed ones were
+   * counted), with the offset that follows the chunk's last message: the position to commit once the
+   * chunk's records are durable.
+   */
+  onChunkDone?(partition: number, nextOffset: string): void;
   /** Errors from `onBatch`, the dead-letter producer or the consumer (a crash kafkajs will or will not restart). */
   onError?(e: Error): void;
 }
@@ -129,7 +141,12 @@ export interface KafkaSource {
   resume(): void;
   /** True between `pause()` and `resume()`. */
   readonly backpressured: boolean;
-  /** Stops consuming, commits processed offsets, disconnects. */
+  /**
+   * Commits `offset` (the next offset to read) for each partition ("manual" mode; also allowed in
+   * "processed" mode). Throws KafkaUnavailableError when the broker refuses.
+   */
+  commit(offsets: ReadonlyArray<{ partition: number; offset: string }>): Promise<void>;
+  /** Stops consuming, commits processed offsets ("processed" mode), disconnects. */
   stop(): Promise<void>;
   stats(): KafkaSourceStats;
 }
@@ -288,6 +305,7 @@ export function createKafkaSource(
         batches++;
       }
       resolveOffset(msgs[i + n - 1].offset);
+      handlers.onChunkDone?.(partition, (BigInt(msgs[i + n - 1].offset) + 1n).toString());
       i += n;
       await heartbeat();
     }
@@ -300,7 +318,7 @@ export function createKafkaSource(
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: o.fromBeginning });
         await consumer.run({
-          autoCommit: true,
+          autoCommit: o.commit === 'processed',
           autoCommitInterval: o.autoCommitIntervalMs,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
@@ -327,6 +345,14 @@ export function createKafkaSource(
     },
     get backpressured() {
       return external;
+    },
+    async commit(offsets) {
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets.map(({ partition, offset }) => ({ topic, partition, offset })));
+      } catch (e) {
+        throw wrapKafkaError(e, 'commit offsets', { topic, groupId: o.groupId });
+      }
     },
     async stop() {
       for (const h of ratePaused.values()) clock.clearTimeout(h);

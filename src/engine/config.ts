@@ -21,6 +21,9 @@ const rateStep = z.strictObject({
   durationMs: z.number().positive(),
 });
 
+/** host:port strings. */
+const brokers = z.array(z.string().regex(/^[^\s:,]+:\d{1,5}$/, 'host:port')).min(1);
+
 /**
  * The job config schema. Defaults (documented field by field in docs/params.md):
  * virtual clock, P = 64, R = 4, capacity 100000 units/s per worker, queues of 1000 records,
@@ -46,7 +49,49 @@ export const jobSchema = z.strictObject({
     .default({}),
   source: z
     .strictObject({
+      /** generator (default): the workload's built-in generator. kafka: records read from a topic (real clock). */
+      kind: z.enum(['generator', 'kafka']).default('generator'),
       rate: z.union([z.number().positive(), z.literal('unthrottled'), z.array(rateStep).min(1)]).default(100_000),
+      kafka: z
+        .strictObject({
+          /** Bootstrap brokers (host:port). Default: the KAFKA_BROKERS environment variable. */
+          brokers: brokers.optional(),
+          /** Input topic (records in the 16-byte encoding of docs/kafka.md). */
+          topic: z.string().min(1),
+          /** Consumer group; its committed offsets are where the next run starts. Default "sas-run". */
+          groupId: z.string().min(1).default('sas-run'),
+          /** Where a group without committed offsets starts: true = earliest (default), false = latest. */
+          fromBeginning: z.boolean().default(true),
+          /** End the run once the topic's end offsets seen at start are consumed. Default false (run for durationMs). */
+          stopAtEnd: z.boolean().default(false),
+          /** Malformed messages are copied here (with the reason in headers) before being skipped. Default: count and skip. */
+          deadLetterTopic: z.string().min(1).optional(),
+          /** Records read ahead of the engine; above this the topic's partitions are paused. Default 100000. */
+          maxQueuedRecords: z.number().int().min(1).default(100_000),
+          /** Most records per consumer chunk. Default 10000. */
+          maxBatchRecords: z.number().int().min(1).default(10_000),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  sink: z
+    .strictObject({
+      /** count (default): results are counted, not kept. kafka: every result is written to a topic (real clock). */
+      kind: z.enum(['count', 'kafka']).default('count'),
+      kafka: z
+        .strictObject({
+          /** Bootstrap brokers. Default: KAFKA_BROKERS. */
+          brokers: brokers.optional(),
+          /** Output topic (must exist). */
+          topic: z.string().min(1),
+          /** Registered partitioner choosing each result's partition from its key. Default hash. */
+          partitioner: z.string().min(1).default('hash'),
+          /** Results per produce request. Default 1000. */
+          chunkRecords: z.number().int().min(1).default(1000),
+          /** Unacknowledged results above which the source waits for the sink. Default 50000. */
+          maxPendingResults: z.number().int().min(1).default(50_000),
+        })
+        .optional(),
     })
     .prefault({}),
   task: named('wordcount'),
@@ -171,6 +216,14 @@ export function validateJob(raw: unknown, file?: string): JobConfig {
   if (size % slide !== 0) throw new ConfigError(`window.sizeMs: expected a multiple of window.slideMs (${slide}), got ${size}`, { field: 'window.sizeMs', expected: `multiple of ${slide}`, got: size, file });
   if (cfg.clock === 'virtual' && cfg.source.rate === 'unthrottled' && cfg.capacity === 'unlimited' && cfg.maxRecords === undefined)
     throw new ConfigError('source.rate: an unthrottled source with unlimited capacity never advances virtual time; set maxRecords, a rate or a capacity', { field: 'source.rate', file });
+  for (const side of ['source', 'sink'] as const) {
+    const sec = cfg[side];
+    if (sec.kind !== 'kafka') continue;
+    if (!sec.kafka) throw new ConfigError(`${side}.kafka: required when ${side}.kind is kafka (at least { topic })`, { field: `${side}.kafka`, expected: '{ topic, brokers? }', file });
+    if (cfg.clock !== 'real') throw new ConfigError(`clock: a kafka ${side} needs clock: real, got ${cfg.clock}`, { field: 'clock', expected: 'real', got: cfg.clock, file });
+  }
+  if (cfg.source.kind === 'kafka' && Array.isArray(cfg.source.rate))
+    throw new ConfigError('source.rate: a kafka source takes a fixed rate or unthrottled, not a schedule', { field: 'source.rate', expected: 'number | unthrottled', file });
   return cfg;
 }
 

@@ -7,7 +7,8 @@ import type { OperatorArgs } from './job-operator.js';
 import type { OperatorSpec } from './real/messages.js';
 import { runReal } from './real/router.js';
 import { CountingSink, type Sink } from './sink.js';
-import { RateSchedule } from './source.js';
+import { RateSchedule, type PullSource } from './source.js';
+import { ConfigError } from '../common/errors.js';
 import { runVirtual, type EngineParams, type JobParts, type RunHooks, type RunResult } from './virtual.js';
 
 /** A job with every part constructed and validated; nothing has run yet. */
@@ -66,8 +67,17 @@ export function buildJob(cfg: JobConfig, opts: { sink?: Sink; partitioner?: (clo
   return { config: cfg, params, parts: { partitioner, clock, op, workload, sink: opts.sink ?? new CountingSink() }, operator };
 }
 
+/** The job with an external record source and/or sink attached (e.g. Kafka, opened by `sas run`). */
+export function withIO(job: BuiltJob, io: { pull?: PullSource; sink?: Sink }): BuiltJob {
+  return { ...job, parts: { ...job.parts, ...(io.pull ? { pull: io.pull } : {}), ...(io.sink ? { sink: io.sink } : {}) } };
+}
+
 /** Runs a built job on its clock. */
 export async function runJob(job: BuiltJob, hooks: RunHooks = {}): Promise<RunResult> {
+  if (job.config.source.kind === 'kafka' && !job.parts.pull)
+    throw new ConfigError('source.kind: a kafka source is opened by `sas run` only (not by compare, max-throughput or training jobs)', { field: 'source.kind' });
+  if (job.config.sink.kind === 'kafka' && !job.parts.sink.flush)
+    throw new ConfigError('sink.kind: a kafka sink is opened by `sas run` only (not by compare, max-throughput or training jobs)', { field: 'sink.kind' });
   if (job.config.clock === 'virtual') return runVirtual(job.params, job.parts, hooks);
   return runReal({ ...job.params, threads: threadsFor(job.config), operator: job.operator }, job.parts, hooks);
 }

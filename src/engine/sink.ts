@@ -7,6 +7,13 @@ export interface Sink {
   window(windowStart: number, key: number, output: unknown, viaReducer: boolean): void;
   /** Final keyed state of a global task at the end of the job (already merged across workers). */
   finalState(key: number, output: unknown): void;
+  /**
+   * Resolves once every output handed over so far is durable (e.g. acknowledged by Kafka). Sinks that
+   * write synchronously omit it. The engine awaits it before letting a source commit.
+   */
+  flush?(): Promise<void>;
+  /** True while the sink holds more unflushed output than it wants: the engine then awaits `flush()`. */
+  readonly backlogged?: boolean;
 }
 
 /** Counts results (the default for benchmarks and `sas run`). */

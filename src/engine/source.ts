@@ -48,3 +48,27 @@ export class RateSchedule implements RateSource {
     return this.rates.length === 1;
   }
 }
+
+/**
+ * An asynchronous record source for the real clock (e.g. a Kafka topic), used instead of the
+ * workload's generator. Records are ingested at the wall-clock time the engine takes them: windows and
+ * latency use that time, not a time carried by the record.
+ *
+ * Delivery contract (at-least-once): the engine calls `processedThrough(pane)` once every record it
+ * took while in a pane ≤ `pane` has been processed and every output depending on it has been handed
+ * to the sink and flushed; only then may the source commit those records. `Infinity` means everything
+ * taken (the end of a run that finished cleanly).
+ */
+export interface PullSource {
+  /**
+   * Copies up to `n` available records into `keys`/`payloads` from index 0 and returns how many; 0 =
+   * nothing available right now (see `ended`). `pane` tags the taken records for `processedThrough`.
+   */
+  take(keys: Int32Array, payloads: Int32Array, n: number, pane: number): number;
+  /** True once the source will never yield another record (and nothing is left to take). */
+  readonly ended: boolean;
+  /** Resolves when records may be available, the source ended, or after `maxMs`. */
+  wait(maxMs: number): Promise<void>;
+  /** Every record taken in panes ≤ `pane` is processed and its outputs are flushed to the sink. */
+  processedThrough(pane: number): Promise<void>;
+}

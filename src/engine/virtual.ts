@@ -2,13 +2,13 @@
 import type { SlideReport } from '../common/metrics.js';
 import type { Partitioner } from '../partitioners/types.js';
 import type { TaskOperator, Workload } from '../tasks/types.js';
-import { InvariantError } from '../common/errors.js';
+import { ConfigError, InvariantError } from '../common/errors.js';
 import { Combiner } from './combiner.js';
 import { MetricsCollector, SlideAccumulator } from './metrics/collector.js';
 import { LogHistogram } from './metrics/histogram.js';
 import { Reducer } from './reducer.js';
 import type { Sink } from './sink.js';
-import type { RateSource } from './source.js';
+import type { PullSource, RateSource } from './source.js';
 import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
 import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
@@ -46,6 +46,11 @@ export interface JobParts<P = unknown> {
   readonly op: TaskOperator<P>;
   readonly workload: Workload;
   readonly sink: Sink;
+  /**
+   * Real clock only: records come from here instead of `workload.fill` (the workload still defines the
+   * key space and payloads).
+   */
+  readonly pull?: PullSource;
 }
 
 /** Optional observers of a run. */
@@ -89,6 +94,7 @@ const MAX_BATCH = 1024;
 export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: RunHooks = {}): RunResult {
   const { P, R, slideMs, window, capacity, queueCapacity: Q } = params;
   const { partitioner, op, workload, sink, clock } = parts;
+  if (parts.pull) throw new ConfigError('source.kind: an external source (kafka) needs clock: real', { field: 'source.kind', expected: 'clock: real' });
   const collector = new MetricsCollector(P, slideMs);
   if (partitioner.onSlide) collector.subscribe((r) => partitioner.onSlide!(r));
   if (hooks.onSlide) collector.subscribe(hooks.onSlide);

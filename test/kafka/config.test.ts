@@ -1,7 +1,9 @@
 // Unit tests (no broker): connector options are validated up front and errors name the field.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SasError, UnknownNameError } from '../../src/common/errors.js';
-import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, isRetriableKafkaError, KafkaUnavailableError, wrapKafkaError } from '../../src/connectors/index.js';
+import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, isRetriableKafkaError, KafkaUnavailableError, openKafkaRunIO, wrapKafkaError } from '../../src/connectors/index.js';
+import { validateJob } from '../../src/engine/config.js';
+import { buildJob, runJob } from '../../src/engine/job.js';
 
 const kafka = createKafkaClient({ brokers: ['127.0.0.1:1'], logLevel: 'nothing' });
 
@@ -59,5 +61,45 @@ describe('connector options', () => {
     expect(wrapKafkaError(gaveUp, 'produce').retriable).toBe(true);
     const own = new SasError('DATA_INVALID', 'x');
     expect(wrapKafkaError(own, 'y')).toBe(own);
+  });
+});
+
+describe('job config: kafka source and sink of `sas run`', () => {
+  const field = (raw: Record<string, unknown>): string | undefined => fieldOf(() => validateJob(raw));
+
+  it('needs the real clock, a kafka section, and a fixed rate', () => {
+    expect(field({ source: { kind: 'kafka', kafka: { topic: 't' } } })).toBe('clock');
+    expect(field({ clock: 'real', source: { kind: 'kafka' } })).toBe('source.kafka');
+    expect(field({ clock: 'real', sink: { kind: 'kafka' } })).toBe('sink.kafka');
+    expect(field({ clock: 'real', source: { kind: 'kafka', rate: [{ rate: 1, durationMs: 1 }], kafka: { topic: 't' } } })).toBe('source.rate');
+    expect(field({ clock: 'real', source: { kind: 'kafka', kafka: { topic: 't', brokers: ['nohost'] } } })).toBe('source.kafka.brokers.0');
+    expect(field({ clock: 'real', source: { kind: 'kafka', kafka: { topic: '' } } })).toBe('source.kafka.topic');
+    expect(field({ clock: 'real', source: { kind: 'files' } })).toBe('source.kind');
+  });
+
+  it('defaults: group sas-run, from the beginning, run for durationMs', () => {
+    const cfg = validateJob({ clock: 'real', source: { kind: 'kafka', kafka: { topic: 't' } }, sink: { kind: 'kafka', kafka: { topic: 'o' } } });
+    expect(cfg.source.kafka).toEqual({ topic: 't', groupId: 'sas-run', fromBeginning: true, stopAtEnd: false, maxQueuedRecords: 100_000, maxBatchRecords: 10_000 });
+    expect(cfg.sink.kafka).toEqual({ topic: 'o', partitioner: 'hash', chunkRecords: 1000, maxPendingResults: 50_000 });
+    expect(validateJob({}).source.kind).toBe('generator');
+    expect(validateJob({}).sink.kind).toBe('count');
+  });
+
+  it('no brokers anywhere: the error names source.kafka.brokers, before anything connects', async () => {
+    const saved = process.env.KAFKA_BROKERS;
+    delete process.env.KAFKA_BROKERS;
+    try {
+      const cfg = validateJob({ clock: 'real', source: { kind: 'kafka', kafka: { topic: 't' } } });
+      await expect(openKafkaRunIO(cfg, 10)).rejects.toMatchObject({ context: { field: 'source.kafka.brokers' } });
+    } finally {
+      if (saved !== undefined) process.env.KAFKA_BROKERS = saved;
+    }
+  });
+
+  it('jobs other than `sas run` refuse a kafka source or sink instead of silently generating', async () => {
+    const cfg = validateJob({ clock: 'real', maxRecords: 10, source: { kind: 'kafka', kafka: { topic: 't' } } });
+    await expect(runJob(buildJob(cfg))).rejects.toMatchObject({ context: { field: 'source.kind' } });
+    const cfg2 = validateJob({ clock: 'real', maxRecords: 10, sink: { kind: 'kafka', kafka: { topic: 't' } } });
+    await expect(runJob(buildJob(cfg2))).rejects.toMatchObject({ context: { field: 'sink.kind' } });
   });
 });

@@ -36,7 +36,7 @@ const FLUSH_MS = 2;
  */
 export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: RunHooks = {}): Promise<RunResult> {
   const { P, R, slideMs, window } = params;
-  const { partitioner, op, workload, sink, clock } = parts;
+  const { partitioner, op, workload, sink, clock, pull } = parts;
   const T = Math.max(1, Math.min(params.threads, P));
   const B = Math.max(1, Math.min(params.batchSize ?? 512, params.queueCapacity));
   const maxInflight = Math.max(1, Math.floor(params.queueCapacity / B));
@@ -159,6 +159,30 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     closedThrough = lastPane;
   };
 
+  // At-least-once for an external source: records are committed once their outputs are flushed.
+  let commitTarget = -Infinity;
+  let committing: Promise<void> | undefined;
+  const requestCommit = (pane: number): void => {
+    if (!pull || pane <= commitTarget) return;
+    commitTarget = pane;
+    if (committing) return;
+    committing = (async () => {
+      try {
+        for (let done = -Infinity; done < commitTarget && !failure; ) {
+          const target = commitTarget;
+          await sink.flush?.();
+          await pull.processedThrough(target);
+          done = target;
+        }
+      } catch (e) {
+        failure ??= e instanceof Error ? e : new Error(String(e));
+        wake();
+      } finally {
+        committing = undefined;
+      }
+    })();
+  };
+
   let mergedPartials = 0;
   const runLatency = new LogHistogram();
   const combinerRecords = new Array<number>(P).fill(0);
@@ -182,8 +206,12 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           if (out) for (const [key, o] of out) sink.window(m.windowStart, key, o, true);
         }
         const left = (emissionsPending.get(m.windowStart) ?? 1) - 1;
-        if (left <= 0) emissionsPending.delete(m.windowStart);
-        else emissionsPending.set(m.windowStart, left);
+        if (left <= 0) {
+          emissionsPending.delete(m.windowStart);
+          // Windows complete in order (every thread emits them in order), so every record taken in a
+          // pane up to this window's first pane is now in completed windows only.
+          requestCommit(Math.round(m.windowStart / window.slideMs));
+        } else emissionsPending.set(m.windowStart, left);
         return;
       }
       case 'metrics': {
@@ -319,7 +347,6 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           await new Promise((res) => setTimeout(res, Math.max(1, Math.ceil((1000 / rate) * 1))));
           continue;
         }
-        tokens -= n;
       }
       n = Math.min(n, params.maxRecords - records);
       clock.nowMs = now;
@@ -335,8 +362,11 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         }
         await releaseMarkers(now);
       }
-      const got = workload.fill(keys, payloads, 0, n, now);
-      if (got === 0) break;
+      if (sink.backlogged) {
+        const b0 = performance.now();
+        await sink.flush!();
+        accOf(Math.floor(elapsed() / slideMs)).acc.sourceBackpressuredMs += performance.now() - b0;
+      }
       const pane = paneOf(now, window.slideMs);
       if (pane !== curPane) {
         if (Number.isNaN(curPane)) closedThrough = pane - 1;
@@ -344,6 +374,16 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         curPane = pane;
         tracker?.startPane(pane);
       }
+      const got = pull ? pull.take(keys, payloads, n, pane) : workload.fill(keys, payloads, 0, n, now);
+      if (got === 0) {
+        if (!pull || pull.ended) break;
+        // Nothing to read yet: ship what is buffered, then wait (windows still close on time above).
+        await flushAll();
+        lastFlush = elapsed();
+        await pull.wait(FLUSH_MS * 2);
+        continue;
+      }
+      if (rate !== Infinity) tokens -= got;
       const slide = Math.floor(now / slideMs);
       const acc = accOf(slide).acc;
       const r0 = process.hrtime.bigint();
@@ -413,6 +453,11 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     publishReady(true, Math.floor(elapsed() / slideMs));
     if (emissionsPending.size > 0) throw new InvariantError('windows left unmerged after drain', { windows: [...emissionsPending.keys()] });
     if (op.kind === 'global') for (const [key, st] of [...finalState].sort((a, b) => a[0] - b[0])) sink.finalState(key, op.output(st));
+    // Everything is processed and output: flush the sink, then let the source commit all it handed over.
+    await committing;
+    if (failure) throw failure;
+    await sink.flush?.();
+    await pull?.processedThrough(Infinity);
   } finally {
     clearInterval(ticker);
     await Promise.all(threads.map((w) => w.terminate()));
