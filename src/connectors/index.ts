@@ -15,3 +15,5 @@ export { createKafkaSource, kafkaSourceOptions } from './source.js';
 export type { KafkaRecordBatch, KafkaSource, KafkaSourceHandlers, KafkaSourceOptions, KafkaSourceStats, MalformedMessage, SourceClock } from './source.js';
 export { describeKafkaRunIO, KafkaPullSource, KafkaResultSink, openKafkaRunIO } from './run-io.js';
 export type { KafkaRunIO, KafkaRunIOStats, KafkaRunSinkOptions, KafkaRunSourceOptions, KafkaRunSourceStats } from './run-io.js';
+export { consumerMetricsOptions, feedConsumerMetrics } from './metrics-feed.js';
+export type { ConsumerMetricsFeed, ConsumerMetricsOptions } from './metrics-feed.js';
