@@ -1,7 +1,7 @@
 // Dalton: an ε-greedy contextual bandit per hot key, single or cooperative multi-instance (Zapridou et al., PVLDB 2022).
 import { z } from 'zod';
 import { Rng } from '../common/rng.js';
-import { coldWorker, type ColdHashMode } from './shared/hashing.js';
+import { murmurWorker, type ColdHashMode } from './shared/hashing.js';
 import { IntervalHotDetector, resolveCounter } from './shared/hot-keys.js';
 import { coldHashField, hashSeedField, slideMsField, windowMsField, windowMultipleMessage, windowMultipleOfSlide } from './shared/params.js';
 import { mergeQTables, type MergedQTable, type QSnapshot } from './shared/q-merge.js';
@@ -105,6 +105,11 @@ export function daltonCoreOptions(
   };
 }
 
+/** `capMode` as a small integer for the per-record path. */
+const CAP_STRICT = 0;
+const CAP_EXPLORE = 1;
+const CAP_OFF = 2;
+
 /**
  * One Dalton instance (partitioners.md §6.1–6.2, saspartitioner.md §4.5). Per record: advance the
  * load window and hot interval; cold keys → cold hash (never split); a hot key (count in the interval
@@ -115,6 +120,11 @@ export function daltonCoreOptions(
  * Q[k][w] ← (1 − a)Q[k][w] + a·r. The cap starts at `maxSplitStart` and grows by one (up to
  * `maxSplitLimit`) when ≥ splitCapRatio of the Q-table reached it. Q entries are dropped the first
  * time their key is seen cold. Allocation-free per record except when the slot table doubles.
+ *
+ * Per-record cost (issue #3): options are resolved once into numeric fields, the window and
+ * interval are rolled only when the clock crosses the earlier of their boundaries, a hot key's cold
+ * worker is cached per slot, |frag|/P is a table lookup, and the ε test compares the raw uint32 draw
+ * with (1 − ε)·2^32 (the same test as `next() < 1 − ε`: both sides are scaled by 2^32, exactly).
  */
 export class DaltonCore {
   readonly n: number;
@@ -131,10 +141,24 @@ export class DaltonCore {
   private q: Float64Array;
   /** Per slot the cached full-row argmax (incumbent rule), or −1 when it must be recomputed. */
   private best: Int32Array;
+  /** Per slot the cold worker of its key (set when the slot is activated). */
+  private coldOfSlot: Int32Array;
   private inMaxSet: Uint8Array;
   private maxSetCount = 0;
   private readonly rng: Rng;
   private readonly now: { readonly nowMs: number };
+  /** The clock time at which the load window or the hot interval next rolls over. */
+  private rollAt = -Infinity;
+  /** A uniform uint32 draw below this exploits: (1 − ε)·2^32. */
+  private readonly exploitBelow: number;
+  private readonly capMode: number;
+  private readonly costReward: boolean;
+  private readonly rate: number;
+  private readonly keep: number;
+  /** 0.5·(f / P) for f = 0..P: the splitting term of the cost reward. */
+  private readonly fragTerm: Float64Array;
+  private readonly modHash: boolean;
+  private readonly hashSeed: number;
 
   constructor(opts: DaltonCoreOptions, clock: { readonly nowMs: number }) {
     this.opts = opts;
@@ -153,8 +177,18 @@ export class DaltonCore {
     this.workerReward = new Float64Array(this.n);
     this.q = new Float64Array(64 * this.n);
     this.best = new Int32Array(64).fill(-1);
+    this.coldOfSlot = new Int32Array(64);
     this.inMaxSet = new Uint8Array(64);
     this.rng = new Rng(opts.seed);
+    this.exploitBelow = (1 - opts.epsilon) * 4294967296;
+    this.capMode = opts.capMode === 'strict' ? CAP_STRICT : opts.capMode === 'explore' ? CAP_EXPLORE : CAP_OFF;
+    this.costReward = opts.reward === 'cost';
+    this.rate = opts.learningRate;
+    this.keep = 1 - opts.learningRate;
+    this.fragTerm = new Float64Array(this.n + 1);
+    for (let f = 0; f <= this.n; f++) this.fragTerm[f] = 0.5 * (f / this.n);
+    this.modHash = opts.coldHash === 'mod';
+    this.hashSeed = opts.hashSeed;
   }
 
   /** Number of keys in the Q-table (= keys treated as hot). */
@@ -173,6 +207,14 @@ export class DaltonCore {
   roll(nowMs: number): void {
     if (this.loads.advance(nowMs) > 0) this.tracked.expire(this.loads.slideIndex);
     this.det.advance(nowMs);
+    const a = this.loads.slideEndMs;
+    const b = this.det.counts.intervalEndMs;
+    this.rollAt = a < b ? a : b;
+  }
+
+  /** The cold worker of `key` (`coldHash`). */
+  private coldOf(key: number): number {
+    return this.modHash ? key % this.n : murmurWorker(key, this.hashSeed, this.n);
   }
 
   private ensureCapacity(): void {
@@ -187,6 +229,9 @@ export class DaltonCore {
       const b = new Int32Array(cap).fill(-1);
       b.set(this.best);
       this.best = b;
+      const c = new Int32Array(cap);
+      c.set(this.coldOfSlot);
+      this.coldOfSlot = c;
     }
   }
 
@@ -195,6 +240,7 @@ export class DaltonCore {
     const t = this.tracked;
     const slot = t.acquire(key, cw, slide);
     this.ensureCapacity();
+    this.coldOfSlot[slot] = cw;
     if (t.active[slot] === 0 || row !== null) {
       const base = slot * this.n;
       for (let w = 0; w < this.n; w++) this.q[base + w] = row === null ? this.opts.q0 : row[offset + w];
@@ -217,96 +263,122 @@ export class DaltonCore {
   /** Routes one record of `key` at the clock's current time. */
   route(key: number): number {
     const nowMs = this.now.nowMs;
-    this.roll(nowMs);
+    if (!(nowMs < this.rollAt)) this.roll(nowMs);
+    if (this.det.offer(key, nowMs)) return this.routeHot(key);
+    const cw = this.coldOf(key);
+    const t = this.tracked;
+    const s = t.slots.slotOf(key);
+    if (s >= 0) this.deactivate(s);
+    t.cold(key, cw, this.loads.slideIndex);
+    this.loads.add(cw);
+    this.lastRouteHot = false;
+    return cw;
+  }
+
+  /** A record of a hot key: ε-greedy choice, then the Q update and the split cap. */
+  private routeHot(key: number): number {
+    this.lastRouteHot = true;
     const n = this.n;
     const t = this.tracked;
     const slide = this.loads.slideIndex;
-    const hot = this.det.offer(key, nowMs);
-    if (!hot) {
-      const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
-      const s = t.slots.slotOf(key);
-      if (s >= 0) this.deactivate(s);
-      t.cold(key, cw, slide);
-      this.loads.add(cw);
-      this.lastRouteHot = false;
-      return cw;
-    }
-    this.lastRouteHot = true;
     let slot = t.slots.slotOf(key);
-    if (slot < 0 || t.active[slot] === 0) slot = this.activate(key, coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n), slide, null);
+    if (slot < 0 || t.active[slot] === 0) slot = this.activate(key, this.coldOf(key), slide, null);
     const base = slot * n;
     const q = this.q;
     const fs = t.frag.size(slot);
-    const mode = this.opts.capMode;
-    const capped = fs > 0 && (mode === 'strict' ? fs >= this.maxSplit : mode === 'explore' && this.inMaxSet[slot] === 1);
+    const mode = this.capMode;
+    const capped = fs > 0 && (mode === CAP_STRICT ? fs >= this.maxSplit : mode === CAP_EXPLORE && this.inMaxSet[slot] === 1);
     let w: number;
-    if (this.rng.next() < 1 - this.opts.epsilon) {
-      if (capped && mode === 'strict') {
-        // argmax over frag(k) only; same result as an ascending strict-'>' scan with incumbent cw.
-        const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
-        const list = t.frag.list;
-        const mb = t.membersBase(slot);
-        w = list[mb];
-        for (let i = 0; i < fs; i++) if (list[mb + i] === cw) w = cw;
-        let bv = q[base + w];
-        for (let i = 0; i < fs; i++) {
-          const j = list[mb + i];
-          const v = q[base + j];
-          if (v > bv || (v === bv && j < w && w !== cw)) { bv = v; w = j; }
-        }
+    if (this.rng.nextU32() < this.exploitBelow) {
+      if (capped && mode === CAP_STRICT) {
+        w = this.argmaxInFrag(slot);
       } else {
         w = this.best[slot];
-        if (w < 0) {
-          const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, n);
-          w = cw;
-          let bv = q[base + cw];
-          for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
-          this.best[slot] = w;
-        }
+        if (w < 0) w = this.argmaxRow(slot);
       }
     } else if (capped) {
       w = t.frag.list[t.membersBase(slot) + this.rng.int(fs)];
     } else {
       w = this.rng.int(n);
     }
-    this.loads.add(w);
+    const loads = this.loads;
+    loads.add(w);
     t.frag.touch(slot, w, slide);
     const fragSize = t.frag.size(slot);
     let r: number;
-    if (this.opts.reward === 'cost') {
-      const lw = this.loads.load[w];
-      const avg = this.loads.total / n;
+    if (this.costReward) {
+      const lw = loads.load[w];
+      const avg = loads.total / n;
       const mx = lw > avg ? lw : avg;
       const costMap = mx > 0 ? (lw - avg) / mx : 0;
-      r = -(0.5 * costMap + 0.5 * (fragSize / n));
+      r = -(0.5 * costMap + this.fragTerm[fragSize]);
     } else {
       r = this.workerReward[w];
     }
-    const a = this.opts.learningRate;
     const old = q[base + w];
-    const nq = (1 - a) * old + a * r;
+    const nq = this.keep * old + this.rate * r;
     q[base + w] = nq;
     // Keep the cached argmax valid: it survives unless the best's value fell or a tie appeared.
-    const b = this.best[slot];
+    const best = this.best;
+    const b = best[slot];
     if (b >= 0) {
       if (w === b) {
-        if (nq < old) this.best[slot] = -1;
+        if (nq < old) best[slot] = -1;
       } else if (nq > q[base + b]) {
-        this.best[slot] = w;
+        best[slot] = w;
       } else if (nq === q[base + b]) {
-        this.best[slot] = -1;
+        best[slot] = -1;
       }
     }
-    if (fragSize >= this.maxSplit && this.inMaxSet[slot] === 0) {
-      this.inMaxSet[slot] = 1;
-      this.maxSetCount++;
-      if (this.maxSetCount >= this.opts.splitCapRatio * t.activeCount && this.maxSplit < this.opts.maxSplitLimit) {
-        this.inMaxSet.fill(0);
-        this.maxSetCount = 0;
-        this.maxSplit++;
+    if (fragSize >= this.maxSplit && this.inMaxSet[slot] === 0) this.reachedCap(slot);
+    return w;
+  }
+
+  /** argmax of `slot`'s Q row over frag(k) only; the same result as an ascending strict-'>' scan with incumbent the cold worker. */
+  private argmaxInFrag(slot: number): number {
+    const t = this.tracked;
+    const q = this.q;
+    const base = slot * this.n;
+    const fs = t.frag.size(slot);
+    const cw = this.coldOfSlot[slot];
+    const list = t.frag.list;
+    const mb = t.membersBase(slot);
+    let w = list[mb];
+    for (let i = 0; i < fs; i++) if (list[mb + i] === cw) w = cw;
+    let bv = q[base + w];
+    for (let i = 0; i < fs; i++) {
+      const j = list[mb + i];
+      const v = q[base + j];
+      if (v > bv || (v === bv && j < w && w !== cw)) {
+        bv = v;
+        w = j;
       }
     }
     return w;
+  }
+
+  /** argmax of `slot`'s full Q row (incumbent the cold worker, strict `>`); caches it in `best`. */
+  private argmaxRow(slot: number): number {
+    const q = this.q;
+    const n = this.n;
+    const base = slot * n;
+    const cw = this.coldOfSlot[slot];
+    let w = cw;
+    let bv = q[base + cw];
+    for (let j = 0; j < n; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
+    this.best[slot] = w;
+    return w;
+  }
+
+  /** `slot`'s |frag| reached the cap: it joins MaxSplitSet; the cap grows when enough of the table is there. */
+  private reachedCap(slot: number): void {
+    this.inMaxSet[slot] = 1;
+    this.maxSetCount++;
+    if (this.maxSetCount >= this.opts.splitCapRatio * this.tracked.activeCount && this.maxSplit < this.opts.maxSplitLimit) {
+      this.inMaxSet.fill(0);
+      this.maxSetCount = 0;
+      this.maxSplit++;
+    }
   }
 
   /** This instance's state for a cooperative merge (§6.3): Q-table, interval counts, frequent keys. */
@@ -353,8 +425,7 @@ export class DaltonCore {
     const slide = this.loads.slideIndex;
     for (let i = 0; i < merged.keys.length; i++) {
       const key = merged.keys[i];
-      const cw = coldWorker(key, this.opts.coldHash, this.opts.hashSeed, this.n);
-      this.activate(key, cw, slide, merged.q, i * this.n);
+      this.activate(key, this.coldOf(key), slide, merged.q, i * this.n);
       this.det.markHot(key);
     }
     this.det.setPreviousTotal(previousTotal);
@@ -397,6 +468,14 @@ export function daltonGroup(name: string, cores: DaltonCore[], syncMs: number, c
     }
     nextSync = (idx + 1) * syncMs;
   }
+  function routeCooperative(key: number): number {
+    if (clock.nowMs >= nextSync) sync(clock.nowMs);
+    const c = cores[next];
+    next = next + 1 === m ? 0 : next + 1;
+    lastCore = c;
+    return c.route(key);
+  }
+  const first = cores[0];
   return {
     name,
     numWorkers: n,
@@ -408,14 +487,7 @@ export function daltonGroup(name: string, cores: DaltonCore[], syncMs: number, c
     get merges() {
       return merges;
     },
-    route(key: number): number {
-      if (m === 1) return cores[0].route(key);
-      if (clock.nowMs >= nextSync) sync(clock.nowMs);
-      const c = cores[next];
-      next = next + 1 === m ? 0 : next + 1;
-      lastCore = c;
-      return c.route(key);
-    },
+    route: m === 1 ? (key: number): number => first.route(key) : routeCooperative,
     stats: () => {
       let hot = 0;
       for (const c of cores) hot = Math.max(hot, c.qSize);

@@ -7,9 +7,14 @@ export type ColdHashMode = 'mod' | 'murmur';
 /** Seed of the cold murmur hash; 38324 as SaSPartitioner's HashPartitioner, so cold keys land where `hash` puts them. */
 export const DEFAULT_HASH_SEED = 38324;
 
-/** `floorMod(int32(murmur3_32(seed, key)), n)`: the `hash` partitioner's worker for `key`. Always in [0, n). */
+/**
+ * `floorMod(int32(murmur3_32(seed, key)), n)`: the `hash` partitioner's worker for `key`. Always in [0, n).
+ * For a power of two n > 1 the floor modulo is the low bits (`& (n − 1)`), which skips an integer division.
+ */
 export function murmurWorker(key: number, seed: number, n: number): number {
-  const r = (murmur3Int(key, seed) | 0) % n;
+  const h = murmur3Int(key, seed) | 0;
+  if (n > 1 && (n & (n - 1)) === 0) return h & (n - 1);
+  const r = h % n;
   return r < 0 ? r + n : r;
 }
 

@@ -47,6 +47,11 @@ export class WindowedLoads {
     this.ring = new Float64Array(this.ringSlides * n);
   }
 
+  /** End (exclusive, ms) of the current slide: `advance(t)` is a no-op for t below it (−∞ before the first `advance`). */
+  get slideEndMs(): number {
+    return this.nextBoundary;
+  }
+
   /** Counters that never expire (cumulative since the start), e.g. PKG's local loads. */
   static cumulative(n: number): WindowedLoads {
     return new WindowedLoads(n, { windowMs: 1, slideMs: 1, expire: false });
