@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { SlideReport } from '../common/metrics.js';
 import { parseOrThrow } from '../common/validate.js';
 import { MetricsCollector, SlideAccumulator } from '../engine/metrics/collector.js';
-import { decodeOutput, type OutputMessage } from './distributed/messages.js';
+import { accumulateWorkerMetrics, decodeOutput, type OutputMessage } from './distributed/messages.js';
 import { wrapKafkaError } from './errors.js';
 import type { KafkaCustomPartitioner } from './partitioner.js';
 
@@ -92,12 +92,7 @@ export async function feedConsumerMetrics(
       acc.reset();
       for (let w = 0; w < P; w++) {
         const e = st.entries[w];
-        if (!e) continue;
-        acc.recordsIn[w] = e.recordsIn;
-        acc.processed[w] = e.recordsIn;
-        acc.busyMs[w] = e.busyMs;
-        acc.queueLength[w] = e.queueLength;
-        acc.latency[w].addSparse(e.latency, e.latencyMax);
+        if (e) accumulateWorkerMetrics(acc, w, e);
       }
       pending.delete(next);
       const inst = adapter.instances.get(o.routedTopic);

@@ -23,6 +23,7 @@ import {
   encodeControl,
   runNames,
   type ControlRecord,
+  accumulateWorkerMetrics,
   type DistributedSpec,
   type OutputMessage,
   type SkippedMessage,
@@ -438,12 +439,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
         for (let w = 0; w < P; w++) {
           const e = st.entries[w];
           acc.routed[w] = st.routed[w];
-          if (!e) continue;
-          acc.recordsIn[w] = e.recordsIn;
-          acc.processed[w] = e.recordsIn;
-          acc.busyMs[w] = e.busyMs;
-          acc.queueLength[w] = e.queueLength;
-          acc.latency[w].addSparse(e.latency, e.latencyMax);
+          if (e) accumulateWorkerMetrics(acc, w, e);
         }
         acc.routeNsTotal = st.routeNs;
         acc.routeCalls = st.routeCalls;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ProtocolError } from '../../common/errors.js';
 import { parseOrThrow } from '../../common/validate.js';
 import type { MalformedReason } from '../codec.js';
+import type { SlideAccumulator } from '../../engine/metrics/collector.js';
 
 /** Header that marks a control record on the input topic (value: the control kind). */
 export const CONTROL_HEADER = 'sas-control';
@@ -182,4 +183,13 @@ export function parseCommitMetadata(s: string | null | undefined): CommitMetadat
   } catch {
     return { closed: null, ended: false };
   }
+}
+
+/** Adds worker `w`'s `metrics` message to a slide accumulator (records in = processed, busy, queue, latency). */
+export function accumulateWorkerMetrics(acc: SlideAccumulator, w: number, e: Extract<OutputMessage, { kind: 'metrics' }>): void {
+  acc.recordsIn[w] = e.recordsIn;
+  acc.processed[w] = e.recordsIn;
+  acc.busyMs[w] = e.busyMs;
+  acc.queueLength[w] = e.queueLength;
+  acc.latency[w].addSparse(e.latency, e.latencyMax);
 }
