@@ -12,15 +12,22 @@ import { loadCheckpoint, saveCheckpoint } from '../src/rl-agent/checkpoint.js';
 import { stepInfo } from '../src/rl-agent/env-math.js';
 import type { SacAgent } from '../src/rl-agent/sac.js';
 import { Rng } from '../src/common/rng.js';
+import { loadTrainOffline } from '../src/cli/learned.js';
 
+// Env: TRANSITIONS (20000), PRESET (offline-fast) or CONFIG (a params/train-offline.yaml: preset, steps and
+// agent overrides as `sas train offline` uses them), STEPS, FINETUNE_STEPS (300), HOT_KEYS (10), MIN_WIDTH (1, the
+// mask's minimum range width), EVAL_EVERY (100; 0 = evaluate only at the end), OUT_NAME (agent-offline).
 const TRANSITIONS = Number(process.env.TRANSITIONS ?? 20_000);
-const PRESET = (process.env.PRESET ?? 'offline-fast') as PresetName;
-const STEPS = process.env.STEPS === undefined ? undefined : Number(process.env.STEPS);
+const YAML = process.env.CONFIG ? loadTrainOffline(process.env.CONFIG) : undefined;
+const PRESET = (YAML?.preset ?? process.env.PRESET ?? 'offline-fast') as PresetName;
+const STEPS = process.env.STEPS !== undefined ? Number(process.env.STEPS) : YAML?.steps;
+const EVAL_EVERY = Number(process.env.EVAL_EVERY ?? 100);
+const OUT_NAME = process.env.OUT_NAME ?? 'agent-offline';
 const FINETUNE_STEPS = Number(process.env.FINETUNE_STEPS ?? 300);
 const OUT = 'results/bench';
 
 const backend = await initBackend();
-const envCfg = { numWorkers: 64, numKeys: 100_000, zipf: 1.5, numHotKeys: 10, episodeLength: 128, noise: 0.02, seed: 1 };
+const envCfg = { numWorkers: 64, numKeys: 100_000, zipf: 1.5, numHotKeys: Number(process.env.HOT_KEYS ?? 10), minWidth: Number(process.env.MIN_WIDTH ?? 1), episodeLength: 128, noise: 0.02, seed: 1 };
 const env = new SimEnv(envCfg);
 const evalEnv = new SimEnv({ ...envCfg, noise: 0 });
 const evaluate = (agent: SacAgent) => stepInfo(evalEnv.busyOf(agent.act(evalEnv.reset(), { deterministic: true })));
@@ -41,7 +48,7 @@ for (let i = 0; i < TRANSITIONS; i++) {
 w.close();
 const ds = readDataset(dir);
 
-const cfg = resolveAgentConfig(PRESET);
+const cfg = resolveAgentConfig(PRESET, YAML?.agent as never);
 const total = STEPS ?? cfg.offlineSteps;
 const curve: { step: number; wallS: number; imbalance: number; perf: number; critic_loss: number; q_mean: number; cql_loss: number }[] = [];
 const t0 = performance.now();
@@ -50,8 +57,9 @@ const agent0 = new CqlAgent({ ...cfg, bufferSize: ds.manifest.count, replay: { .
 const res = await trainOffline(ds, cfg, {
   agent: agent0,
   gradientSteps: total,
-  progressEvery: 100,
+  progressEvery: EVAL_EVERY > 0 ? EVAL_EVERY : total,
   onProgress: (p) => {
+    if (EVAL_EVERY <= 0) return;
     const e = evaluate(agent0);
     const row = { step: p.step, wallS: (performance.now() - t0) / 1000, imbalance: e.imbalance, perf: e.perf, critic_loss: p.metrics.critic_loss, q_mean: p.metrics.q_mean, cql_loss: p.metrics.cql_loss };
     curve.push(row);
@@ -61,14 +69,15 @@ const res = await trainOffline(ds, cfg, {
 const wallS = (performance.now() - t0) / 1000;
 const c = process.cpuUsage(cpu0);
 const afterOffline = evaluate(res.agent);
-const ckpt = path.join(OUT, 'agent-offline-ckpt');
+const ckpt = path.join(OUT, `${OUT_NAME}-ckpt`);
 mkdirSync(OUT, { recursive: true });
 saveCheckpoint(ckpt, res.agent, { numWorkers: 64, hotKeyFreqs: [...env.hotKeyFreqs], mask: [...env.mask], source: `bench/agent-offline.ts ${PRESET} ${total} steps` });
 res.agent.dispose();
 rmSync(dir, { recursive: true, force: true });
 
 // Online fine-tuning in the simulator from the checkpoint (SAC-N, finetune preset).
-const { agent } = loadCheckpoint(ckpt, { overrides: resolveAgentConfig('finetune') });
+const { hidden: _h, activation: _a, ensembleSize: _e, ...ftFields } = resolveAgentConfig('finetune');
+const { agent } = loadCheckpoint(ckpt, { overrides: ftFields });
 const ft: { step: number; imbalance: number; perf: number }[] = [];
 const tf0 = performance.now();
 obs = env.reset();
@@ -94,6 +103,9 @@ const result = {
   env: envCfg,
   actionDim: env.actionDim,
   preset: PRESET,
+  config: process.env.CONFIG ?? null,
+  agentConfig: { hidden: cfg.hidden, activation: cfg.activation, batchSize: cfg.batchSize, numActions: cfg.cql.numActions, ensembleSize: cfg.ensembleSize },
+  evaluationsIncluded: EVAL_EVERY > 0 ? Math.ceil(total / EVAL_EVERY) : 0,
   transitions: TRANSITIONS,
   gradientSteps: res.steps,
   offlineWallSeconds: wallS,
@@ -104,5 +116,5 @@ const result = {
   finetune: { steps: FINETUNE_STEPS, wallSeconds: finetuneWallS, curve: ft },
   checkpoint: ckpt,
 };
-writeFileSync(path.join(OUT, 'agent-offline.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(path.join(OUT, `${OUT_NAME}.json`), JSON.stringify(result, null, 2) + '\n');
 console.log(`offline ${res.steps} steps in ${wallS.toFixed(0)} s wall; imbalance uniform ${uniform.imbalance.toFixed(3)} → offline ${afterOffline.imbalance.toFixed(3)} → finetune ${ft.at(-1)?.imbalance.toFixed(3)}`);

@@ -12,6 +12,8 @@ const WARMUP = Number(process.env.WARMUP_SLIDES ?? 5);
 const BASELINES = (process.env.PARTITIONERS ?? 'hash,pkg,d-choices,w-choices,cam,dagreedy,flexd,dalton,dalton-metrics').split(',').filter(Boolean);
 const CHECKPOINTS = (process.env.CHECKPOINTS ?? 'uniform=none,default=default').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
 const SHIFT = process.env.SHIFT !== '0';
+/** VARIANTS: JSON list of {label, params} — saspartitioner runs with explicit partitioner params (added to the CHECKPOINTS runs). */
+const VARIANTS = JSON.parse(process.env.VARIANTS ?? '[]') as { label: string; params: Record<string, unknown> }[];
 
 const BASE = [
   'clock=virtual',
@@ -89,6 +91,9 @@ for (const [wlName, wl] of SHIFT ? ([['zipf', steady], ['shift', shift]] as cons
   for (const name of BASELINES) rows.push(await runOne(name, loadJobConfig(undefined, [...BASE, ...wl, `partitioner.name=${name}`]), false, shiftAt));
   for (const [label, ckpt] of CHECKPOINTS) {
     rows.push(await runOne(`saspartitioner[${label}]`, loadJobConfig(undefined, [...BASE, ...wl, 'partitioner.name=saspartitioner', `partitioner.params={checkpoint: "${ckpt}"}`]), true, shiftAt));
+  }
+  for (const v of VARIANTS) {
+    rows.push(await runOne(`saspartitioner[${v.label}]`, loadJobConfig(undefined, [...BASE, ...wl, 'partitioner.name=saspartitioner', `partitioner.params=${JSON.stringify(v.params)}`]), true, shiftAt));
   }
 }
 if (process.env.MERGE && existsSync(process.env.MERGE)) {

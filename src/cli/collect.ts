@@ -3,7 +3,9 @@ import { ConfigError } from '../common/errors.js';
 import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
 import { createDaltonOffline, daltonOfflineParams } from '../partitioners/dalton-offline.js';
-import { recordingPartitioner } from '../partitioners/learned/collect.js';
+import { explorationPolicy, recordingPartitioner } from '../partitioners/learned/collect.js';
+import { actionModeFor, createSasPartitioner, maskFor, sasPartitionerParams } from '../partitioners/saspartitioner.js';
+import type { Partitioner } from '../partitioners/types.js';
 import { parseOrThrow } from '../common/validate.js';
 import { DatasetWriter, zipfTopProbabilities, type DatasetManifest } from '../rl-agent/index.js';
 import type { z } from 'zod';
@@ -17,8 +19,9 @@ import { createProgress } from './progress.js';
  */
 export async function collectCommand(job: JobConfig, section: z.infer<typeof collectSectionSchema>, opts: { quiet?: boolean } = {}): Promise<DatasetManifest> {
   if (job.clock !== 'virtual') throw new ConfigError('job.clock: collect runs on the virtual clock', { field: 'job.clock', expected: 'virtual', got: job.clock });
+  if (job.partitioner.name === 'saspartitioner') return collectExploration(job, section, opts);
   if (job.partitioner.name !== 'dalton-offline') {
-    throw new ConfigError(`job.partitioner.name: collect records the dalton-offline behaviour policy, got ${job.partitioner.name}`, { field: 'job.partitioner.name', expected: 'dalton-offline', got: job.partitioner.name });
+    throw new ConfigError(`job.partitioner.name: collect records dalton-offline or an exploring saspartitioner, got ${job.partitioner.name}`, { field: 'job.partitioner.name', expected: 'dalton-offline | saspartitioner', got: job.partitioner.name });
   }
   const params = parseOrThrow(daltonOfflineParams, job.partitioner.params ?? {}, 'job.partitioner.params');
   let writer: DatasetWriter | undefined;
@@ -54,6 +57,62 @@ export async function collectCommand(job: JobConfig, section: z.infer<typeof col
   } catch (e) {
     progress.stop();
     writer?.abort();
+    throw e;
+  }
+}
+
+/**
+ * `sas collect` with `saspartitioner` (ours, for residual-mode policies): the partitioner runs with
+ * `explorationPolicy` (random actions around 0.5, σ ≤ `section.sigma`) and every policy step is one
+ * transition. `checkpoint` is ignored (no policy is loaded); the mask is the heuristic's (or the
+ * checkpoint manifest's for this P). Slides with fewer than half the previous slide's records (start,
+ * drain) break the chain, as for dalton-offline.
+ */
+async function collectExploration(job: JobConfig, section: z.infer<typeof collectSectionSchema>, opts: { quiet?: boolean }): Promise<DatasetManifest> {
+  const params = parseOrThrow(sasPartitionerParams, { ...(job.partitioner.params ?? {}), checkpoint: 'none' }, 'job.partitioner.params');
+  const mask = maskFor(job.workers, params);
+  const { mode, scale } = actionModeFor(job.workers, params);
+  const writer = new DatasetWriter(section.out, {
+    numWorkers: job.workers,
+    numHotKeys: params.numHotKeys,
+    mask: mask.map((r) => ({ start: r.start, end: r.end })),
+    hotKeyFreqs: zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys),
+    source: `saspartitioner ${mode} exploration σ≤${section.sigma} ${job.workload.name} ${JSON.stringify(job.workload.params)} P=${job.workers} runs=${section.runs}`,
+    rewardBase: section.rewardBase,
+    episodeLength: section.episodeLength,
+    actionMode: mode,
+    ...(mode === 'residual' ? { residualScale: scale } : {}),
+  });
+  const progress = createProgress('collect', opts.quiet);
+  try {
+    for (let run = 0; run < section.runs; run++) {
+      const cfg: JobConfig = { ...job, seed: job.seed + run };
+      const pol = explorationPolicy(mask, { sigma: section.sigma, seed: cfg.seed * 7919 + 1, actionMode: mode, residualScale: scale, onTransition: (t) => writer.write(t) });
+      const p = { ...params, rewardBase: section.rewardBase, episodeLength: section.episodeLength, metricWindowSlides: section.metricWindowSlides, actionMode: mode, residualScale: scale };
+      let prevRecords = 0;
+      const built = buildJob(cfg, {
+        partitioner: (clock, numKeys): Partitioner => {
+          const inner = createSasPartitioner({ numWorkers: cfg.workers, seed: cfg.seed, numKeys, slideMs: cfg.slideMs, clock }, p, pol);
+          return {
+            ...inner,
+            route: inner.route,
+            onSlide(report) {
+              const records = report.partitioner.records;
+              if (records === 0 || records < 0.5 * prevRecords) pol.breakChain();
+              prevRecords = records;
+              inner.onSlide!(report);
+            },
+          };
+        },
+      });
+      await runJob(built, { onProgress: (f) => progress.update((run + f) / section.runs, `run ${run + 1}/${section.runs}, ${writer.size} transitions`) });
+      pol.breakChain();
+    }
+    progress.stop();
+    return writer.close();
+  } catch (e) {
+    progress.stop();
+    writer.abort();
     throw e;
   }
 }

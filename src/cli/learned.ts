@@ -23,6 +23,8 @@ export const collectSectionSchema = z.strictObject({
    * (every key's max) dominate behaviour cloning. Routing shares change by at most ~m. Default 0.05 (our choice; 0 = §2.8 as is).
    */
   actionMargin: z.number().min(0).max(0.25).default(0.05),
+  /** Behaviour saspartitioner (residual-mode data, ours): largest per-step σ of the random actions around 0.5. Default 0.3. */
+  sigma: z.number().min(0).max(2).default(0.3),
 });
 
 /** `offline` config (params/train-offline.yaml). */

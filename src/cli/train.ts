@@ -46,7 +46,7 @@ export async function trainOfflineCommand(cfg: z.infer<typeof trainOfflineSchema
     });
     progress.stop();
     const m = data.manifest;
-    const man = saveCheckpoint(outDir, res.agent, { numWorkers: m.numWorkers, hotKeys: m.hotKeys, hotKeyFreqs: m.hotKeyFreqs, mask: m.mask, source: `cql-n on ${dataDir} (${m.source}), ${res.steps} steps` });
+    const man = saveCheckpoint(outDir, res.agent, { numWorkers: m.numWorkers, hotKeys: m.hotKeys, hotKeyFreqs: m.hotKeyFreqs, mask: m.mask, actionMode: m.actionMode, residualScale: m.residualScale, source: `cql-n on ${dataDir} (${m.source}), ${res.steps} steps` });
     res.agent.dispose();
     return man;
   } catch (e) {
@@ -129,7 +129,8 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     if (!agent || opts.evaluate) return undefined;
     const c = prepared.created();
     const hot = c ? Array.from(c.router.hotKeys).filter((k) => k >= 0) : [];
-    saveCheckpoint(path, agent, { numWorkers: cfg.workers, mask: c?.mask, ...(hot.length > 0 ? { hotKeys: hot } : {}), source: `online fine-tune of ${checkpoint}, ${iterations} iterations, ${job.workload.name} ${JSON.stringify(job.workload.params)} seed ${job.seed}` });
+    const pol = prepared.policy;
+    saveCheckpoint(path, agent, { numWorkers: cfg.workers, mask: c?.mask, actionMode: c?.actionMode ?? pol?.actionMode, residualScale: c?.residualScale ?? pol?.residualScale, ...(hot.length > 0 ? { hotKeys: hot } : {}), source: `online fine-tune of ${checkpoint}, ${iterations} iterations, ${job.workload.name} ${JSON.stringify(job.workload.params)} seed ${job.seed}` });
     return path;
   };
   try {

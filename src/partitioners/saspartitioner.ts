@@ -6,6 +6,7 @@ import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
 import { LearnedRouter } from './learned/router.js';
+import { DEFAULT_RESIDUAL_SCALE, WaterFill, residualShares, type ActionMode } from './learned/prior.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
 import { DEFAULT_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
@@ -18,6 +19,8 @@ export const sasPartitionerParams = z
     numHotKeys: z.number().int().min(1).max(4096).default(10),
     /** True hot keys (mask ranges) when the mask does not come from a checkpoint. Default 10 (SaS `num_true_hot_keys`). */
     numTrueHotKeys: z.number().int().min(1).max(4096).default(10),
+    /** Ours: widen each heuristic mask range to at least this many workers (no effect on a checkpoint's mask). Default 1 (SaS). */
+    maskMinWidth: z.number().int().min(1).max(4096).default(1),
     /** Zipf exponent of the assumed distribution the mask is built from when no checkpoint gives one. Default 1.5. */
     zipfExponent: z.number().min(0).default(1.5),
     /** Checkpoint: `default` (shipped checkpoints/default), `none` (uniform table), or a directory. Default `default`. */
@@ -42,6 +45,16 @@ export const sasPartitionerParams = z
     sketchCapacity: z.number().int().min(1).default(100),
     /** Murmur seed of the cold route. Default 38324 (= `hash`). */
     seed: hashSeedField,
+    /**
+     * How the action becomes the table: `direct` (SaSPartitioner: the action's weights normalised per
+     * key) or `residual` (ours: a water-filling prior from the measured loads, corrected by the action).
+     * Default: the checkpoint's, else `direct`. A value that contradicts the checkpoint is an error.
+     */
+    actionMode: z.enum(['direct', 'residual']).optional(),
+    /** Residual mode: largest correction, in uniform shares of the key's range (default: the checkpoint's, else 0.5). */
+    residualScale: z.number().min(0).max(16).optional(),
+    /** Residual mode: weight of the newest slide in the exponential average of the per-worker cold load. Default 1 (no averaging). */
+    priorSmoothing: z.number().gt(0).max(1).default(1),
   })
   .refine((p) => p.sketchCapacity >= p.numHotKeys, { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
@@ -57,6 +70,32 @@ export interface SasPartitioner extends Partitioner {
   readonly policy: LearnedPolicy | undefined;
   /** Policy steps taken (slides with a full metric window). */
   readonly steps: number;
+  /** The action mode in use. */
+  readonly actionMode: ActionMode;
+  /** Residual mode's correction scale. */
+  readonly residualScale: number;
+}
+
+/** The action mode and residual scale of a job: params, else the policy's / checkpoint's, else direct. */
+export function actionModeFor(numWorkers: number, p: Pick<SasPartitionerParams, 'actionMode' | 'residualScale' | 'checkpoint'>, policy?: LearnedPolicy): { mode: ActionMode; scale: number } {
+  let trained: ActionMode | undefined;
+  let trainedScale: number | undefined;
+  if (policy) {
+    // a remote policy may not know its mode (undefined: the params decide)
+    trained = policy.actionMode;
+    trainedScale = policy.residualScale;
+  } else {
+    const c = peekCheckpoint(resolveCheckpoint(p.checkpoint));
+    // a checkpoint made for another P is not used (uniform table / prior), so its mode does not bind
+    if (c?.actionDim !== undefined && (c.numWorkers === undefined || c.numWorkers === numWorkers)) {
+      trained = c.actionMode ?? 'direct';
+      trainedScale = c.residualScale;
+    }
+  }
+  if (p.actionMode !== undefined && trained !== undefined && p.actionMode !== trained) {
+    throw new ConfigError(`partitioner.params.actionMode: the checkpoint was trained for "${trained}", got "${p.actionMode}"`, { field: 'partitioner.params.actionMode', got: p.actionMode });
+  }
+  return { mode: p.actionMode ?? trained ?? 'direct', scale: p.residualScale ?? trainedScale ?? DEFAULT_RESIDUAL_SCALE };
 }
 
 /** The registry id of the policy a params set refers to (what `preloadLearnedPolicies` registers). */
@@ -71,11 +110,11 @@ export function policyIdOf(p: Pick<SasPartitionerParams, 'policy' | 'mode' | 'ch
  * The mask of a job: the policy's, else the checkpoint manifest's (if it was made for P workers),
  * else the SaS heuristic over Zipf(`zipfExponent`) top-`numTrueHotKeys` frequencies (§3.2).
  */
-export function maskFor(numWorkers: number, p: Pick<SasPartitionerParams, 'numTrueHotKeys' | 'zipfExponent' | 'checkpoint'>, policy?: LearnedPolicy): Mask {
+export function maskFor(numWorkers: number, p: Pick<SasPartitionerParams, 'numTrueHotKeys' | 'zipfExponent' | 'checkpoint' | 'maskMinWidth'>, policy?: LearnedPolicy): Mask {
   if (policy) return validateMask(policy.mask, numWorkers, 'partitioner.params.checkpoint.mask');
   const peek = peekCheckpoint(resolveCheckpoint(p.checkpoint));
   if (peek?.mask && peek.numWorkers === numWorkers) return validateMask(peek.mask, numWorkers, 'partitioner.params.checkpoint.mask');
-  return maskFromFrequencies(zipfTopProbabilities(p.zipfExponent, p.numTrueHotKeys), numWorkers);
+  return maskFromFrequencies(zipfTopProbabilities(p.zipfExponent, p.numTrueHotKeys), numWorkers, { minWidth: p.maskMinWidth });
 }
 
 /**
@@ -104,6 +143,15 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   const window = new MetricWindow(n, params.metricWindowSlides);
   const obs = new Float32Array(2 * n);
   let steps = 0;
+  const { mode, scale } = actionModeFor(n, params, pol);
+  // residual mode: the water-filling prior's state (ours; docs/learned.md)
+  const T = mask.length;
+  const fill = mode === 'residual' ? new WaterFill(mask, n) : undefined;
+  const base = new Float64Array(n);
+  const hot = new Float64Array(T);
+  const prior = new Float64Array(T * n);
+  const table = new Float64Array(T * n);
+  let lastAction: Float32Array | undefined;
   return {
     name: 'saspartitioner',
     numWorkers: n,
@@ -115,15 +163,27 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
       return steps;
     },
     route: (key: number): number => router.route(key),
+    get actionMode() {
+      return mode;
+    },
+    residualScale: scale,
     onSlide(report: SlideReport): void {
       window.push(report);
       const top = router.detectTop();
+      if (fill) router.estimateLoads(top.keys, top.size, top.counts, params.priorSmoothing, base, hot);
       let action: Float32Array | undefined;
       if (pol && window.ready) {
         steps++;
         action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
       }
-      router.swap(top.keys, top.size, top.counts, action);
+      if (!fill) {
+        router.swap(top.keys, top.size, top.counts, action);
+        return;
+      }
+      fill.solve(base, hot, prior);
+      // a remote policy answers late (undefined = no new action): keep applying its last one to the new prior
+      if (action) lastAction = action;
+      router.swap(top.keys, top.size, top.counts, undefined, residualShares(mask, n, prior, lastAction, scale, table));
     },
     stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: router.version }),
   };

@@ -33,6 +33,10 @@ export const checkpointManifestSchema = z
     hotKeys: z.array(z.number().int().min(0)).optional(),
     hotKeyFreqs: z.array(z.number().min(0)).optional(),
     mask: z.array(rangeSchema).optional(),
+    /** How the learned partitioner turns the action into a table: `direct` (SaS, the default when absent) or `residual` (ours). */
+    actionMode: z.enum(['direct', 'residual']).optional(),
+    /** Residual mode's correction scale the policy was trained with. */
+    residualScale: z.number().min(0).optional(),
     logAlpha: z.number(),
     updates: z.number().int().min(0),
     envSteps: z.number().int().min(0),
@@ -52,6 +56,9 @@ export interface CheckpointJobInfo {
   readonly hotKeyFreqs?: readonly number[];
   readonly mask?: Mask;
   readonly source?: string;
+  /** The learned partitioner's action mode (absent = `direct`, SaSPartitioner's). */
+  readonly actionMode?: 'direct' | 'residual';
+  readonly residualScale?: number;
 }
 
 const modelFileSchema = z
@@ -110,6 +117,8 @@ export function saveCheckpoint(dir: string, agent: SacAgent, job: CheckpointJobI
       ...(job.hotKeyFreqs ? { hotKeyFreqs: [...job.hotKeyFreqs] } : {}),
       ...(job.mask ? { mask: job.mask.map((r) => ({ start: r.start, end: r.end })) } : {}),
       ...(job.source ? { source: job.source } : {}),
+      ...(job.actionMode ? { actionMode: job.actionMode } : {}),
+      ...(job.residualScale !== undefined ? { residualScale: job.residualScale } : {}),
       logAlpha: agent.logAlpha.dataSync()[0],
       updates: agent.updates,
       envSteps: agent.envSteps,

@@ -38,6 +38,10 @@ export const datasetManifestSchema = z
     rewardBase: z.number().positive().optional(),
     episodeLength: z.number().int().min(1).optional(),
     createdAt: z.string().optional(),
+    /** The learned partitioner's action mode the actions are in: `direct` (SaS, default when absent) or `residual` (ours). */
+    actionMode: z.enum(['direct', 'residual']).optional(),
+    /** Residual mode: the correction scale the data was collected with. */
+    residualScale: z.number().min(0).optional(),
   })
   .strict();
 

@@ -15,8 +15,8 @@ export {
   OBS_MAX,
 } from './env-math.js';
 export type { StepInfo } from './env-math.js';
-export { maskFromFrequencies, maskActionDim, validateMask, routingShares, zipfTopProbabilities, actionFromCounts } from './mask.js';
-export type { Mask, WorkerRange } from './mask.js';
+export { maskFromFrequencies, autoTrueHotKeys, maskActionDim, validateMask, routingShares, zipfTopProbabilities, actionFromCounts } from './mask.js';
+export type { Mask, WorkerRange, MaskOptions } from './mask.js';
 export { SimEnv, simEnvConfigSchema } from './sim-env.js';
 export type { SimEnvConfig, SimStep } from './sim-env.js';
 export { agentConfigSchema, resolveAgentConfig, targetEntropyOf, PRESETS } from './config.js';

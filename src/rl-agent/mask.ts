@@ -21,32 +21,77 @@ export function zipfTopProbabilities(alpha: number, n: number): number[] {
 }
 
 /**
- * Mask heuristic of SaSPartitioner (`getMaskIndexesHeuristic`, research/saspartitioner.md §3.2):
- * renormalise the hot keys' frequencies d; the first `spreadKeys` keys may use all P workers; the
- * others get [floor(cs_i), min(P, ceil(cs_{i+1}))) where cs is the cumulative sum of d·P, so
- * adjacent keys share one boundary worker. Each range has at least one worker.
- * Example: P = 64, Zipf 1.5, 10 keys → 0–33, 32–44, …, 62–64, action dim 73.
+ * Number of "true" hot keys chosen automatically (SaS `getMaskIndexesHeuristic` with
+ * `numTrueHotKeys ≤ 0`, research/saspartitioner.md §3.2): grow k while `P · d[k] > Σ_{i≤k} d[i]`,
+ * i.e. while key k's share of the top-(k+1) traffic still deserves one of the P workers. `freqs`
+ * sorted descending; returns ≥ 1 for a non-empty list.
  */
-export function maskFromFrequencies(freqs: readonly number[], numWorkers: number, spreadKeys = 0): Mask {
+export function autoTrueHotKeys(freqs: ArrayLike<number>, numWorkers: number): number {
+  if (freqs.length === 0) return 0;
+  let sum = freqs[0];
+  let k = 1;
+  while (k < freqs.length) {
+    sum += freqs[k];
+    if (!(numWorkers * freqs[k] > sum)) break;
+    k++;
+  }
+  return k;
+}
+
+/** Options of {@link maskFromFrequencies}. */
+export interface MaskOptions {
+  /** True hot keys (the first ones of `freqs`); ≤ 0 = {@link autoTrueHotKeys}. Default: all of `freqs`. */
+  readonly numTrueHotKeys?: number;
+  /** The first `spreadKeys` true hot keys may use every worker [0, P). Default 0 (SaS `spread_keys`). */
+  readonly spreadKeys?: number;
+  /**
+   * Ours, not SaS: widen every non-spread range to at least this many workers (extended evenly on
+   * both sides, clamped to [0, P)), so a small hot key is split and its records' randomness is shared.
+   * Default 1 (the reference heuristic).
+   */
+  readonly minWidth?: number;
+}
+
+/**
+ * Mask heuristic of SaSPartitioner (`getMaskIndexesHeuristic`, research/saspartitioner.md §3.2), the
+ * one implementation in the project (`partitioners/shared/mask.ts` adapts it for dalton-offline).
+ * With d the frequencies of the non-spread true hot keys (sorted descending) and cs the cumulative
+ * sum of `d / Σd · P` (cs_0 = 0), key i gets `[floor(cs_i), min(P, ceil(cs_{i+1})))`: adjacent keys
+ * share one boundary worker, every worker is covered, every range has ≥ 1 worker. Spread keys get
+ * [0, P) (renormalising over the non-spread keys only when `spreadKeys > 0` is our reading).
+ * Example: P = 64, Zipf 1.5, 10 keys → 0–33, 32–44, …, 62–64, action dim 73.
+ * `opts` may be a number: the `spreadKeys` (older signature).
+ */
+export function maskFromFrequencies(freqs: readonly number[] | ArrayLike<number>, numWorkers: number, opts: MaskOptions | number = {}): Mask {
+  const o: MaskOptions = typeof opts === 'number' ? { spreadKeys: opts } : opts;
   if (!Number.isInteger(numWorkers) || numWorkers < 1) {
     throw new ConfigError(`numWorkers: expected an integer >= 1, got ${numWorkers}`, { field: 'numWorkers', got: numWorkers });
   }
-  if (freqs.length < 1 || freqs.some((f) => !Number.isFinite(f) || f < 0)) {
-    throw new ConfigError('freqs: expected at least one finite frequency >= 0', { field: 'freqs', got: freqs });
+  const f = Array.from(freqs);
+  if (f.length < 1 || f.some((x) => !Number.isFinite(x) || x < 0)) {
+    throw new ConfigError('freqs: expected at least one finite frequency >= 0', { field: 'freqs', got: f });
   }
-  const total = freqs.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) throw new ConfigError('freqs: the frequencies sum to 0', { field: 'freqs', got: freqs });
+  let t = o.numTrueHotKeys ?? f.length;
+  if (t <= 0) t = autoTrueHotKeys(f, numWorkers);
+  t = Math.min(t, f.length);
+  const spread = Math.max(0, Math.min(o.spreadKeys ?? 0, t));
+  const minWidth = Math.max(1, Math.min(numWorkers, Math.floor(o.minWidth ?? 1)));
   const ranges: WorkerRange[] = [];
+  for (let i = 0; i < spread; i++) ranges.push({ start: 0, end: numWorkers });
+  let sum = 0;
+  for (let i = spread; i < t; i++) sum += f[i];
   let cs = 0;
-  for (let i = 0; i < freqs.length; i++) {
-    const next = cs + (freqs[i] / total) * numWorkers;
-    if (i < spreadKeys) {
-      ranges.push({ start: 0, end: numWorkers });
-    } else {
-      const start = Math.min(numWorkers - 1, Math.floor(cs + 1e-9));
-      const end = Math.max(start + 1, Math.min(numWorkers, Math.ceil(next - 1e-9)));
-      ranges.push({ start, end });
+  for (let i = spread; i < t; i++) {
+    const next = sum > 0 ? cs + (f[i] / sum) * numWorkers : ((i - spread + 1) * numWorkers) / (t - spread);
+    let start = Math.min(numWorkers - 1, Math.floor(cs + 1e-9));
+    let end = Math.max(start + 1, Math.min(numWorkers, Math.ceil(next - 1e-9)));
+    if (end - start < minWidth) {
+      const extra = minWidth - (end - start);
+      start = Math.max(0, start - Math.floor(extra / 2));
+      end = Math.min(numWorkers, start + minWidth);
+      start = Math.max(0, end - minWidth);
     }
+    ranges.push({ start, end });
     cs = next;
   }
   return ranges;

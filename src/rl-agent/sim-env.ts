@@ -20,6 +20,8 @@ export const simEnvConfigSchema = z
     numHotKeys: z.number().int().min(1).default(10),
     /** Leading hot keys allowed on every worker. Reference `spread_keys` 0 (§2.7). */
     spreadKeys: z.number().int().min(0).default(0),
+    /** Minimum mask range width (ours; mask.ts `minWidth`). Default 1 (the reference heuristic). */
+    minWidth: z.number().int().min(1).default(1),
     /** Worker speeds are uniform in [speedMin, speedMax] (relative units), drawn once from the seed. Our choice. */
     speedMin: z.number().positive().default(0.75),
     speedMax: z.number().positive().default(1.25),
@@ -87,7 +89,7 @@ export class SimEnv {
     this.coldLoad = new Float64Array(p);
     for (let k = hot; k < c.numKeys; k++) this.coldLoad[murmur3Int(k, 0) % p] += Math.pow(k + 1, -c.zipf) / z;
     this.hotKeyFreqs = Array.from(this.hotProb);
-    this.mask = maskFromFrequencies(this.hotKeyFreqs, p, c.spreadKeys);
+    this.mask = maskFromFrequencies(this.hotKeyFreqs, p, { spreadKeys: c.spreadKeys, minWidth: c.minWidth });
     this.actionDim = maskActionDim(this.mask);
     this.obsDim = 2 * p;
     let cap = 0;

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { collectSectionSchema, loadSectioned, loadTrainOffline, onlineSectionSchema } from '../../src/cli/learned.js';
 import { ConfigError } from '../../src/common/errors.js';
+import { sasPartitionerParams } from '../../src/partitioners/saspartitioner.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'sas-learned-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +34,8 @@ async function run(args: string[]): Promise<{ code: number; err: string }> {
 describe('learned config files', () => {
   it('the shipped params files load and validate', () => {
     const c = loadSectioned('params/collect.yaml', 'collect', collectSectionSchema);
-    expect(c.job.partitioner.name).toBe('dalton-offline');
+    expect(c.job.partitioner.name).toBe('saspartitioner');
+    expect(sasPartitionerParams.parse(c.job.partitioner.params).actionMode).toBe('residual');
     expect(c.section.episodeLength).toBe(128);
     const o = loadSectioned('params/train-online.yaml', 'online', onlineSectionSchema);
     expect(o.job.partitioner.name).toBe('saspartitioner');

@@ -1,5 +1,10 @@
 // Offline-data recorder: wraps dalton-offline, turns each slide into one transition (obs, action, reward, next obs, done).
 import type { SlideReport } from '../../common/metrics.js';
+import { Rng } from '../../common/rng.js';
+import type { StepInfo } from '../../rl-agent/env-math.js';
+import { maskActionDim } from '../../rl-agent/mask.js';
+import type { LearnedPolicy } from './policy.js';
+import type { ActionMode } from './prior.js';
 import { actionFromCounts, type Mask } from '../../rl-agent/mask.js';
 import { MetricWindow } from '../../rl-agent/metric-window.js';
 import type { DaltonOfflinePartitioner } from '../dalton-offline.js';
@@ -79,5 +84,50 @@ export function recordingPartitioner(
       prevObs = obs;
     },
     stats: () => inner.stats(),
+  };
+}
+
+/**
+ * Behaviour policy for residual-mode data (ours; SaS collects with dalton-offline, whose logged
+ * actions are direct-mode tables): every step draws a fresh action `clip(0.5 + σ·N(0, 1))` per pair,
+ * σ itself uniform in [0, `sigma`] per step so the data covers the prior (σ ≈ 0) and large
+ * corrections, and emits the transition (previous obs, previous action, reward, obs, done). Call
+ * `breakChain()` to drop the pending step (a partial slide: the run's start or the drain).
+ */
+export function explorationPolicy(
+  mask: Mask,
+  opts: { sigma: number; seed: number; actionMode: ActionMode; residualScale?: number; onTransition: (t: RecordedTransition) => void },
+): LearnedPolicy & { breakChain(): void; readonly transitions: number } {
+  const dim = maskActionDim(mask);
+  const rng = new Rng(opts.seed);
+  let prevObs: Float32Array | undefined;
+  let prevAction: Float32Array | undefined;
+  let transitions = 0;
+  return {
+    mask,
+    actionDim: dim,
+    actionMode: opts.actionMode,
+    residualScale: opts.residualScale,
+    describe: `exploration σ ≤ ${opts.sigma}`,
+    get transitions() {
+      return transitions;
+    },
+    breakChain(): void {
+      prevObs = undefined;
+      prevAction = undefined;
+    },
+    step(obs: Float32Array, reward: number, _info: StepInfo, done: boolean): Float32Array {
+      const o = Float32Array.from(obs);
+      if (prevObs && prevAction) {
+        transitions++;
+        opts.onTransition({ obs: prevObs, action: prevAction, reward, nextObs: o, done });
+      }
+      const sigma = opts.sigma * rng.next();
+      const a = new Float32Array(dim);
+      for (let i = 0; i < dim; i++) a[i] = Math.min(1, Math.max(0, 0.5 + sigma * rng.normal()));
+      prevObs = done ? undefined : o;
+      prevAction = done ? undefined : a;
+      return a;
+    },
   };
 }

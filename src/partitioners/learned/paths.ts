@@ -31,14 +31,24 @@ export function resolveCheckpoint(spec: string): string | undefined {
   return path.resolve(spec);
 }
 
+/** What `peekCheckpoint` reads from a manifest. */
+export interface CheckpointPeek {
+  readonly mask?: Mask;
+  readonly numWorkers?: number;
+  readonly hotKeyFreqs?: number[];
+  readonly actionDim?: number;
+  readonly actionMode?: 'direct' | 'residual';
+  readonly residualScale?: number;
+}
+
 /** Facts of a checkpoint manifest the partitioner needs, read without TF.js (undefined if absent or unreadable). */
-export function peekCheckpoint(dir: string | undefined): { mask?: Mask; numWorkers?: number; hotKeyFreqs?: number[]; actionDim?: number } | undefined {
+export function peekCheckpoint(dir: string | undefined): CheckpointPeek | undefined {
   if (!dir) return undefined;
   const file = path.join(dir, 'manifest.json');
   if (!existsSync(file)) return undefined;
   try {
-    const m = JSON.parse(readFileSync(file, 'utf8')) as { mask?: Mask; numWorkers?: number; hotKeyFreqs?: number[]; actionDim?: number };
-    return { mask: m.mask, numWorkers: m.numWorkers, hotKeyFreqs: m.hotKeyFreqs, actionDim: m.actionDim };
+    const m = JSON.parse(readFileSync(file, 'utf8')) as CheckpointPeek;
+    return { mask: m.mask, numWorkers: m.numWorkers, hotKeyFreqs: m.hotKeyFreqs, actionDim: m.actionDim, actionMode: m.actionMode, residualScale: m.residualScale };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 // The learned partitioners' pluggable policy: an interface plus a process-wide table of prepared policies.
 import type { StepInfo } from '../../rl-agent/env-math.js';
 import type { Mask } from '../../rl-agent/mask.js';
+import type { ActionMode } from './prior.js';
 
 /**
  * A routing policy asked once per metric slide (after the metric window is full). `step` gets the
@@ -14,6 +15,10 @@ export interface LearnedPolicy {
   readonly actionDim: number;
   /** The mask the policy was trained for (the partitioner adopts it). */
   readonly mask: Mask;
+  /** How the action becomes the table (the checkpoint's; undefined = `direct`, SaSPartitioner's). */
+  readonly actionMode?: ActionMode;
+  /** Residual mode: the checkpoint's `residualScale`. */
+  readonly residualScale?: number;
   /** Short description for logs ("inline cql-n checkpoints/default", "remote ws://…"). */
   readonly describe: string;
   step(obs: Float32Array, reward: number, info: StepInfo, done: boolean): Float32Array | undefined;

@@ -69,7 +69,8 @@ export async function loadInlinePolicy(dir: string, numWorkers: number, opts: In
   }
   const { agent } = loadCheckpoint(dir, { overrides: opts.overrides });
   const mask = man.mask ?? maskFromFrequencies(zipfTopProbabilities(opts.zipfExponent ?? 1.5, opts.numTrueHotKeys ?? 10), numWorkers);
-  return inlinePolicy(agent, mask, { ...opts, describe: opts.describe ?? `inline ${man.algorithm} ${dir}` });
+  const pol = inlinePolicy(agent, mask, { ...opts, describe: opts.describe ?? `inline ${man.algorithm} ${dir}` });
+  return Object.assign(pol, { actionMode: man.actionMode ?? 'direct', residualScale: man.residualScale });
 }
 
 /**
@@ -128,11 +129,15 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
     const shippedForOtherP = params.checkpoint === DEFAULT_CHECKPOINT && peekCheckpoint(dir)?.numWorkers !== undefined && peekCheckpoint(dir)?.numWorkers !== P;
     if (dir && !shippedForOtherP) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys });
   } else {
-    let mask: Mask = maskFromFrequencies(zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys), P);
+    let mask: Mask = maskFromFrequencies(zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys), P, { minWidth: params.maskMinWidth });
+    let trained: { actionMode?: 'direct' | 'residual'; residualScale?: number } = {};
     if (dir) {
       try {
         const man = readCheckpointManifest(dir);
-        if (man.mask && (man.numWorkers ?? P) === P) mask = man.mask;
+        if (man.mask && (man.numWorkers ?? P) === P) {
+          mask = man.mask;
+          trained = { actionMode: man.actionMode ?? 'direct', residualScale: man.residualScale };
+        }
       } catch {
         // no readable checkpoint here: the server holds the policy; keep the heuristic mask
       }
@@ -145,7 +150,7 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
       seed: cfg.seed,
       job: { name: 'saspartitioner', numWorkers: P, numHotKeys: params.numHotKeys, mask: mask.map((r) => ({ start: r.start, end: r.end })), obsDim: 2 * P, actionDim: maskActionDim(mask), episodeLength: params.episodeLength, rewardBase: params.rewardBase },
     }).start();
-    policy = remotePolicy(client, mask, `remote ${params.url}`);
+    policy = Object.assign(remotePolicy(client, mask, `remote ${params.url}`), trained);
   }
   let created: SasPartitioner | undefined;
   return {

@@ -37,6 +37,13 @@ export class LearnedRouter {
   private readonly realised: Float64Array;
   private readonly realisedTotal: Float64Array;
   private readonly rr: Int32Array;
+  /** Per slot ≥ T: records routed round robin since the last swap. */
+  private readonly rrCounts: Float64Array;
+  /** Prior state: averaged per-worker cold fraction of the records (estimateLoads). */
+  private readonly coldFrac: Float64Array;
+  /** Per worker: cold records routed since the last swap. */
+  private readonly slideCold: Float64Array;
+  private coldInit = false;
   private readonly hashSeed: number;
   private readonly sketch: SpaceSaving | undefined;
   private readonly topKeys: Int32Array;
@@ -66,6 +73,9 @@ export class LearnedRouter {
     this.realisedTotal = new Float64Array(T);
     this.slideCounts = new Float64Array(T * n);
     this.rr = new Int32Array(opts.numHotKeys);
+    this.rrCounts = new Float64Array(opts.numHotKeys);
+    this.coldFrac = new Float64Array(n);
+    this.slideCold = new Float64Array(n);
     this.hashSeed = opts.hashSeed ?? DEFAULT_HASH_SEED;
     this.sketch = opts.sketchCapacity > 0 ? new SpaceSaving(Math.max(1, opts.numKeys), Math.max(opts.sketchCapacity, opts.numHotKeys)) : undefined;
     this.topKeys = new Int32Array(opts.numHotKeys);
@@ -77,14 +87,24 @@ export class LearnedRouter {
   route(key: number): number {
     this.sketch?.offer(key);
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
-    if (s < 0) return murmurWorker(key, this.hashSeed, this.numWorkers);
+    if (s < 0) {
+      const c = murmurWorker(key, this.hashSeed, this.numWorkers);
+      this.slideCold[c]++;
+      return c;
+    }
     const n = this.numWorkers;
     if (s >= this.lo.length) {
       const w = this.rr[s];
       this.rr[s] = w + 1 === n ? 0 : w + 1;
+      this.rrCounts[s]++;
       return w;
     }
-    if (this.hasShares[s] === 0) return murmurWorker(key, this.hashSeed, n);
+    if (this.hasShares[s] === 0) {
+      // a true slot without shares takes its cold route (counted as its own load, not cold)
+      const c = murmurWorker(key, this.hashSeed, n);
+      this.slideCounts[s * n + c]++;
+      return c;
+    }
     const base = s * n;
     const tot = this.realisedTotal[s];
     const inv = tot > 0 ? 1 / tot : 0;
@@ -129,11 +149,84 @@ export class LearnedRouter {
   }
 
   /**
-   * Atomically installs a new table: slot keys (`keys[0..size)` by rank, undefined = keep) and the
-   * action (undefined = keep the shares; `null` = uniform over each range). Restarts the realised
-   * counts and the slide counts. Bumps `version` once if the slots or shares changed; returns whether it did.
+   * Load estimates for the water-filling prior (learned/prior.ts), made from the slide that just ended
+   * and the slot keys about to be installed (`keys[0..size)`, `counts` their detector counts). Must be
+   * called once per slide, before `swap`; the slide's loads are what `route` counted since the last
+   * swap. Writes into `outBase` (length P) the records each worker is expected to
+   * get from keys that are not true hot keys of the new slots, and into `outHot` (length T) each new
+   * true slot's expected records (its exact routed count when it was already a slot, else its detector
+   * count capped by what its hash worker received). The cold part is tracked as per-worker *fractions*
+   * of the slide's records, averaged exponentially with weight `smoothing` for the newest slide (1 = no
+   * averaging); keys that enter or leave the slots move their share out of or into their hash worker
+   * at once, and the average restarts when more than half of the true slots change keys (a shift).
+   * Non-true slots (≥ T) are spread evenly over every worker.
    */
-  swap(keys: ArrayLike<number> | undefined, size: number, counts: ArrayLike<number> | undefined, action: ArrayLike<number> | null | undefined): boolean {
+  estimateLoads(keys: ArrayLike<number>, size: number, counts: ArrayLike<number>, smoothing: number, outBase: Float64Array, outHot: Float64Array): void {
+    const n = this.numWorkers;
+    const T = this.lo.length;
+    const exact = (s: number): number => {
+      if (s >= T) return this.rrCounts[s];
+      let c = 0;
+      for (let w = 0, b = s * n; w < n; w++) c += this.slideCounts[b + w];
+      return c;
+    };
+    let total = 0;
+    for (let w = 0; w < n; w++) total += this.slideCold[w];
+    for (let s = 0; s < this.numHotKeys; s++) if (this.hotKeys[s] >= 0) total += exact(s);
+    if (!(total > 0)) {
+      outBase.fill(0);
+      outHot.fill(0);
+      return;
+    }
+    // cold records of the slide, per worker, as counted by route() (exact; the engine's per-slide
+    // `routed` can be off by a batch routed before a slide boundary and emitted after it)
+    const cold = this.slideCold;
+    let changedTrue = 0;
+    for (let r = 0; r < T; r++) {
+      const k = r < size ? keys[r] : -1;
+      if (k < 0 || k >= this.slotOf.length || this.slotOf[k] < 0 || this.slotOf[k] >= T) changedTrue++;
+    }
+    const lambda = this.coldInit && changedTrue * 2 <= T ? smoothing : 1;
+    this.coldInit = true;
+    const avg = this.coldFrac;
+    for (let w = 0; w < n; w++) avg[w] = lambda * Math.max(0, cold[w] / total) + (1 - lambda) * avg[w];
+    // old slot keys that leave the slots go back to their cold route
+    for (let s = 0; s < this.numHotKeys; s++) {
+      const k = this.hotKeys[s];
+      if (k < 0) continue;
+      let stays = false;
+      for (let r = 0; r < size; r++) if (keys[r] === k) stays = true;
+      if (!stays) avg[murmurWorker(k, this.hashSeed, n)] += exact(s) / total;
+    }
+    outHot.fill(0);
+    let spread = 0;
+    for (let r = 0; r < size && r < this.numHotKeys; r++) {
+      const k = keys[r];
+      if (k < 0) continue;
+      const old = k < this.slotOf.length ? this.slotOf[k] : -1;
+      let load: number;
+      if (old >= 0) {
+        load = exact(old);
+      } else {
+        // a cold key turning hot: its records came from its hash worker's cold load
+        const w = murmurWorker(k, this.hashSeed, n);
+        load = Math.min(Math.max(0, counts[r]), avg[w] * total);
+        avg[w] -= load / total;
+      }
+      if (r < T) outHot[r] = load;
+      else spread += load / n;
+    }
+    for (let w = 0; w < n; w++) outBase[w] = Math.max(0, avg[w]) * total + spread;
+  }
+
+  /**
+   * Atomically installs a new table: slot keys (`keys[0..size)` by rank, undefined = keep) and the
+   * action (undefined = keep the shares; `null` = uniform over each range), or, when `table` is given,
+   * explicit target shares (slot-major over all P, each slot's row summing to 1 over its range).
+   * Restarts the realised counts and the slide counts. Bumps `version` once if the slots or shares
+   * changed; returns whether it did.
+   */
+  swap(keys: ArrayLike<number> | undefined, size: number, counts: ArrayLike<number> | undefined, action: ArrayLike<number> | null | undefined, table?: Float64Array): boolean {
     let changed = false;
     if (keys) {
       for (let r = 0; r < this.numHotKeys; r++) {
@@ -150,8 +243,12 @@ export class LearnedRouter {
       }
       for (let r = 0; r < this.numHotKeys; r++) this.hotCounts[r] = r < size && counts ? counts[r] : 0;
     }
-    if (action !== undefined && this.setShares(action)) changed = true;
+    if (table !== undefined) {
+      if (this.setTable(table)) changed = true;
+    } else if (action !== undefined && this.setShares(action)) changed = true;
     this.realised.fill(0);
+    this.rrCounts.fill(0);
+    this.slideCold.fill(0);
     this.realisedTotal.fill(0);
     this.slideCounts.fill(0);
     if (changed) this.version++;
@@ -172,6 +269,26 @@ export class LearnedRouter {
       this.hasShares[s] = has;
       for (let w = this.lo[s], j = 0; w < this.hi[s]; w++, j++) {
         const p = uniform ? 1 / (this.hi[s] - this.lo[s]) : sh ? sh[j] : 0;
+        if (this.prob[base + w] !== p) changed = true;
+        this.prob[base + w] = p;
+      }
+    }
+    return changed;
+  }
+
+  /** Sets explicit shares (slot-major over P). Returns whether any share changed. */
+  private setTable(table: Float64Array): boolean {
+    const n = this.numWorkers;
+    let changed = false;
+    for (let s = 0; s < this.lo.length; s++) {
+      const base = s * n;
+      let sum = 0;
+      for (let w = this.lo[s]; w < this.hi[s]; w++) sum += Math.max(0, table[base + w]);
+      const has = sum > 0 ? 1 : 0;
+      if (this.hasShares[s] !== has) changed = true;
+      this.hasShares[s] = has;
+      for (let w = this.lo[s]; w < this.hi[s]; w++) {
+        const p = sum > 0 ? Math.max(0, table[base + w]) / sum : 0;
         if (this.prob[base + w] !== p) changed = true;
         this.prob[base + w] = p;
       }
