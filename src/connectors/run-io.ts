@@ -6,7 +6,7 @@ import type { JobConfig } from '../engine/config.js';
 import type { Sink } from '../engine/sink.js';
 import type { PullSource } from '../engine/source.js';
 import { brokersFromEnv, createKafkaClient } from './client.js';
-import { wrapKafkaError } from './errors.js';
+import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
 import { createKafkaSink, type KafkaSink, type KafkaSinkStats } from './sink.js';
 import { createKafkaSource, type KafkaRecordBatch, type KafkaSource, type KafkaSourceStats } from './source.js';
 
@@ -32,6 +32,11 @@ export interface KafkaRunSourceStats extends KafkaSourceStats {
   readonly committed: Readonly<Record<number, string>>;
   /** Records read from Kafka but not taken by the engine when the run ended (re-read by the next run). */
   readonly leftQueued: number;
+  /**
+   * Records Kafka delivered again within the run (after a rebalance or a broker restart the consumer
+   * restarts from the last commit) and that were dropped because this run already had them.
+   */
+  readonly redelivered: number;
 }
 
 type Item =
@@ -56,6 +61,9 @@ export class KafkaPullSource implements PullSource {
   /** Positions taken by the engine, tagged with the pane: committed once the pane is processed. */
   private readonly positions: { pane: number; partition: number; next: string }[] = [];
   private readonly takenNext = new Map<number, bigint>();
+  /** Per partition, the offset after the last message received in this run: earlier ones are redeliveries. */
+  private readonly receivedNext = new Map<number, bigint>();
+  private redelivered = 0;
   private readonly committedNext = new Map<number, string>();
   private commits = 0;
   /** Partition → end offset to reach (stopAtEnd), fetched at start. */
@@ -79,7 +87,7 @@ export class KafkaPullSource implements PullSource {
       },
       {
         onBatch: (b) => this.onBatch(b),
-        onChunkDone: (partition, next) => this.push({ kind: 'position', partition, next }),
+        onChunkDone: (partition, next) => this.onChunkDone(partition, next),
         onError: (e) => {
           // kafkajs restarts the consumer after retriable crashes; anything else ends the run.
           const ctx = (e as SasError).context as { restart?: boolean } | undefined;
@@ -94,40 +102,77 @@ export class KafkaPullSource implements PullSource {
    * Opens the source: reads the end offsets (stopAtEnd) and the group's committed offsets, joins the
    * group and starts consuming. Throws KafkaUnavailableError (e.g. the topic does not exist).
    */
-  static async open(kafka: Kafka, o: KafkaRunSourceOptions): Promise<KafkaPullSource> {
+  static async open(kafka: Kafka, o: KafkaRunSourceOptions, retryForMs = 30_000): Promise<KafkaPullSource> {
     const s = new KafkaPullSource(kafka, o);
-    const admin = kafka.admin();
-    try {
-      await admin.connect();
-      const topicOffsets = await admin.fetchTopicOffsets(o.topic);
-      if (o.stopAtEnd) {
-        const [group] = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
-        const committed = new Map(group.partitions.map((p) => [p.partition, BigInt(p.offset)]));
-        s.ends = new Map();
-        for (const p of topicOffsets) {
-          const high = BigInt(p.high);
-          const c = committed.get(p.partition) ?? -1n;
-          const start = c >= 0n ? c : o.fromBeginning ? BigInt(p.low) : high;
-          s.takenNext.set(p.partition, start);
-          s.ends.set(p.partition, high);
-        }
+    // A fresh broker answers NOT_COORDINATOR / leader-not-available for a while: retry what is retriable.
+    const deadline = Date.now() + retryForMs;
+    for (let backoff = 200; ; backoff = Math.min(backoff * 2, 2000)) {
+      try {
+        await s.readOffsets();
+        break;
+      } catch (e) {
+        if (!isRetriableKafkaError(e) || Date.now() + backoff > deadline) throw wrapKafkaError(e, 'open source', { topic: o.topic, groupId: o.groupId });
+        await new Promise((r) => setTimeout(r, backoff));
       }
-    } catch (e) {
-      throw wrapKafkaError(e, 'open source', { topic: o.topic, groupId: o.groupId });
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
     await s.source.start();
     return s;
   }
 
+  /** stopAtEnd: the end offset to reach and the start position of every partition. */
+  private async readOffsets(): Promise<void> {
+    const o = this.o;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const topicOffsets = await admin.fetchTopicOffsets(o.topic);
+      if (!o.stopAtEnd) return;
+      const [group] = await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] });
+      const committed = new Map(group.partitions.map((p) => [p.partition, BigInt(p.offset)]));
+      this.ends = new Map();
+      for (const p of topicOffsets) {
+        const high = BigInt(p.high);
+        const c = committed.get(p.partition) ?? -1n;
+        const start = c >= 0n ? c : o.fromBeginning ? BigInt(p.low) : high;
+        this.takenNext.set(p.partition, start);
+        this.ends.set(p.partition, high);
+      }
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   private onBatch(b: KafkaRecordBatch): void {
+    const seen = this.receivedNext.get(b.partition);
+    if (seen !== undefined && b.length > 0 && b.offsets[0] < Number(seen)) {
+      // Redelivered (the consumer restarted from the last commit): keep only what this run has not had.
+      let from = 0;
+      while (from < b.length && b.offsets[from] < Number(seen)) from++;
+      this.redelivered += from;
+      if (from === b.length) return;
+      b = {
+        ...b,
+        length: b.length - from,
+        keys: b.keys.subarray(from),
+        payloads: b.payloads.subarray(from),
+        eventTimes: b.eventTimes.subarray(from),
+        offsets: b.offsets.subarray(from),
+      };
+    }
     this.push({ kind: 'records', batch: b, at: 0 });
     this.queued += b.length;
     if (!this.paused && this.queued >= this.o.maxQueuedRecords) {
       this.paused = true;
       this.source.pause();
     }
+  }
+
+  private onChunkDone(partition: number, next: string): void {
+    const n = BigInt(next);
+    const seen = this.receivedNext.get(partition);
+    if (seen !== undefined && n <= seen) return; // a redelivered chunk: its position is already queued
+    this.receivedNext.set(partition, n);
+    this.push({ kind: 'position', partition, next });
   }
 
   private push(item: Item): void {
@@ -225,6 +270,7 @@ export class KafkaPullSource implements PullSource {
       commits: this.commits,
       committed: Object.fromEntries(this.committedNext),
       leftQueued: this.queued,
+      redelivered: this.redelivered,
     };
   }
 }

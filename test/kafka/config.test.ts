@@ -1,7 +1,8 @@
 // Unit tests (no broker): connector options are validated up front and errors name the field.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SasError, UnknownNameError } from '../../src/common/errors.js';
-import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, isRetriableKafkaError, KafkaUnavailableError, openKafkaRunIO, wrapKafkaError } from '../../src/connectors/index.js';
+import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource, isRetriableKafkaError, KafkaPullSource, KafkaUnavailableError, openKafkaRunIO, wrapKafkaError } from '../../src/connectors/index.js';
+import type { KafkaRecordBatch } from '../../src/connectors/index.js';
 import { validateJob } from '../../src/engine/config.js';
 import { buildJob, runJob } from '../../src/engine/job.js';
 
@@ -101,5 +102,52 @@ describe('job config: kafka source and sink of `sas run`', () => {
     await expect(runJob(buildJob(cfg))).rejects.toMatchObject({ context: { field: 'source.kind' } });
     const cfg2 = validateJob({ clock: 'real', maxRecords: 10, sink: { kind: 'kafka', kafka: { topic: 't' } } });
     await expect(runJob(buildJob(cfg2))).rejects.toMatchObject({ context: { field: 'sink.kind' } });
+  });
+});
+
+describe('KafkaPullSource queue (no broker): redeliveries dropped, positions tagged with the pane', () => {
+  type Internals = {
+    onBatch(b: KafkaRecordBatch): void;
+    onChunkDone(partition: number, next: string): void;
+    positions: { pane: number; partition: number; next: string }[];
+  };
+  const open = (): Pick<KafkaPullSource, 'take' | 'stats'> & Internals => {
+    const Ctor = KafkaPullSource as unknown as new (k: unknown, o: unknown) => Pick<KafkaPullSource, 'take' | 'stats'> & Internals;
+    return new Ctor(kafka, { topic: 't', groupId: 'g', fromBeginning: true, stopAtEnd: false, maxQueuedRecords: 1000, maxBatchRecords: 100, numKeys: 1000 });
+  };
+  const batch = (partition: number, first: number, n: number): KafkaRecordBatch => ({
+    topic: 't',
+    partition,
+    length: n,
+    keys: Int32Array.from({ length: n }, (_, i) => first + i),
+    payloads: new Int32Array(n),
+    eventTimes: new Float64Array(n),
+    offsets: Float64Array.from({ length: n }, (_, i) => first + i),
+    malformed: 0,
+  });
+
+  it('offsets already received in this run are dropped; each record is taken once; positions carry the pane', () => {
+    const s = open();
+    s.onBatch(batch(0, 0, 10));
+    s.onChunkDone(0, '10');
+    s.onBatch(batch(1, 0, 5));
+    s.onChunkDone(1, '5');
+    // The consumer restarts from offset 4 on partition 0 (a rebalance): 4..9 again, then 10..14 new.
+    s.onBatch(batch(0, 4, 11));
+    s.onChunkDone(0, '15');
+    s.onBatch(batch(0, 4, 6)); // fully redelivered chunk
+    s.onChunkDone(0, '10');
+    const keys = new Int32Array(100);
+    const got = s.take(keys, new Int32Array(100), 12, 7);
+    const got2 = s.take(keys.subarray(12), new Int32Array(100), 100, 8);
+    expect(got + got2).toBe(20);
+    expect(Array.from(keys.subarray(0, 20)).sort((a, b) => a - b)).toEqual([0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(s.stats().redelivered).toBe(12);
+    // 12 taken in pane 7: partition 0's first chunk (10) and 2 of partition 1's; the rest in pane 8.
+    expect(s.positions).toEqual([
+      { pane: 7, partition: 0, next: '10' },
+      { pane: 8, partition: 1, next: '5' },
+      { pane: 8, partition: 0, next: '15' },
+    ]);
   });
 });
