@@ -84,23 +84,40 @@ export function batchFixed(size: number): BatchFn {
  * one bin and receives at most one bin. Edges are offered in `ordered` order, so hotter moves tend to go
  * first; within a step moves keep that order. The number of steps is at least the largest number of
  * moves any worker sends or receives (not always equal to it: greedy rounds are not an optimal colouring).
+ *
+ * Parallel moves (same sender and receiver) are collapsed to their first remaining one before matching,
+ * since a matching uses at most one of them: each round is a Hopcroft–Karp over at most P² edges instead
+ * of over every remaining move (half of 1024 bins over 8 workers: ≈ 40 ms → < 1 ms, which the real
+ * clock pays on its main thread when a plan starts).
  */
 export const batchMatching: BatchFn = (ordered) => {
-  let rest = [...ordered];
+  let n = 0;
+  for (const m of ordered) n = Math.max(n, m.from + 1, m.to + 1);
+  // Per (sender, receiver) pair, its moves' indices in `ordered` order; `head` = next one not yet stepped.
+  const queues = new Map<number, { idx: number[]; head: number }>();
+  for (let i = 0; i < ordered.length; i++) {
+    const pair = ordered[i].from * n + ordered[i].to;
+    let q = queues.get(pair);
+    if (q === undefined) queues.set(pair, (q = { idx: [], head: 0 }));
+    q.idx.push(i);
+  }
   const out: BinMove[][] = [];
-  while (rest.length > 0) {
-    let n = 0;
-    for (const m of rest) n = Math.max(n, m.from + 1, m.to + 1);
+  let left = ordered.length;
+  while (left > 0) {
+    // One representative edge per pair (its first remaining move), offered in `ordered` order.
+    const reps: number[] = [];
+    for (const q of queues.values()) if (q.head < q.idx.length) reps.push(q.idx[q.head]);
+    reps.sort((a, b) => a - b);
     const picked = maxBipartiteMatching({
       nLeft: n,
       nRight: n,
-      left: rest.map((m) => m.from),
-      right: rest.map((m) => m.to),
+      left: reps.map((i) => ordered[i].from),
+      right: reps.map((i) => ordered[i].to),
     });
-    const inStep = new Uint8Array(rest.length);
-    for (const e of picked) inStep[e] = 1;
-    out.push(rest.filter((_, i) => inStep[i] === 1));
-    rest = rest.filter((_, i) => inStep[i] === 0);
+    const step = picked.map((e) => reps[e]).sort((a, b) => a - b);
+    for (const i of step) queues.get(ordered[i].from * n + ordered[i].to)!.head++;
+    out.push(step.map((i) => ordered[i]));
+    left -= step.length;
   }
   return out;
 };
