@@ -4,7 +4,7 @@ import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
 import { createDaltonOffline, daltonOfflineParams } from '../partitioners/dalton-offline.js';
 import { explorationPolicy, recordingPartitioner } from '../partitioners/learned/collect.js';
-import { actionModeFor, createSasPartitioner, maskFor, sasPartitionerParams } from '../partitioners/saspartitioner.js';
+import { actionModeFor, createSasPartitioner, hotSlotsFor, maskFor, sasPartitionerParams } from '../partitioners/saspartitioner.js';
 import type { Partitioner } from '../partitioners/types.js';
 import { parseOrThrow } from '../common/validate.js';
 import { DatasetWriter, zipfTopProbabilities, type DatasetManifest } from '../rl-agent/index.js';
@@ -74,7 +74,7 @@ async function collectExploration(job: JobConfig, section: z.infer<typeof collec
   const { mode, scale } = actionModeFor(job.workers, params);
   const writer = new DatasetWriter(section.out, {
     numWorkers: job.workers,
-    numHotKeys: params.numHotKeys,
+    numHotKeys: hotSlotsFor(params, mask),
     mask: mask.map((r) => ({ start: r.start, end: r.end })),
     hotKeyFreqs: zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys),
     source: `saspartitioner ${mode} exploration σ≤${section.sigma} ${job.workload.name} ${JSON.stringify(job.workload.params)} P=${job.workers} runs=${section.runs}`,

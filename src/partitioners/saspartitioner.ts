@@ -15,8 +15,8 @@ import type { Partitioner, PartitionerContext } from './types.js';
 /** Parameters of `saspartitioner` (docs/learned.md lists each with its source). */
 export const sasPartitionerParams = z
   .strictObject({
-    /** Hot-key rank slots tracked by the top-k detector. Default 10 (SaS `num_hot_keys`). */
-    numHotKeys: z.number().int().min(1).max(4096).default(10),
+    /** Hot-key rank slots tracked by the top-k detector. Default max(10 (SaS `num_hot_keys`), the mask's keys). */
+    numHotKeys: z.number().int().min(1).max(4096).optional(),
     /** True hot keys (mask ranges) when the mask does not come from a checkpoint. Default 10 (SaS `num_true_hot_keys`). */
     numTrueHotKeys: z.number().int().min(1).max(4096).default(10),
     /** Ours: widen each heuristic mask range to at least this many workers (no effect on a checkpoint's mask). Default 1 (SaS). */
@@ -41,8 +41,8 @@ export const sasPartitionerParams = z
     metricWindowSlides: z.number().int().min(1).max(64).default(1),
     /** Steps per episode (done flag). Default 128 (SaS `max_steps`). */
     episodeLength: z.number().int().min(1).default(128),
-    /** SpaceSaving counters of the top-k detector (≥ numHotKeys). Default 100. */
-    sketchCapacity: z.number().int().min(1).default(100),
+    /** SpaceSaving counters of the top-k detector (≥ numHotKeys). Default max(100, 10 · numHotKeys). */
+    sketchCapacity: z.number().int().min(1).optional(),
     /** Murmur seed of the cold route. Default 38324 (= `hash`). */
     seed: hashSeedField,
     /**
@@ -53,10 +53,10 @@ export const sasPartitionerParams = z
     actionMode: z.enum(['direct', 'residual']).optional(),
     /** Residual mode: largest correction, in uniform shares of the key's range (default: the checkpoint's, else 0.5). */
     residualScale: z.number().min(0).max(16).optional(),
-    /** Residual mode: weight of the newest slide in the exponential average of the per-worker cold load. Default 1 (no averaging). */
-    priorSmoothing: z.number().gt(0).max(1).default(1),
+    /** Residual mode: weight of the newest slide in the exponential average of the per-worker cold load (1 = none). Default 0.3 (measured, docs/learned.md). */
+    priorSmoothing: z.number().gt(0).max(1).default(0.3),
   })
-  .refine((p) => p.sketchCapacity >= p.numHotKeys, { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
+  .refine((p) => p.sketchCapacity === undefined || p.sketchCapacity >= (p.numHotKeys ?? 10), { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
 
 /** Validated parameters of `saspartitioner`. */
@@ -74,6 +74,11 @@ export interface SasPartitioner extends Partitioner {
   readonly actionMode: ActionMode;
   /** Residual mode's correction scale. */
   readonly residualScale: number;
+}
+
+/** Hot-key slots of a job: `numHotKeys`, else max(10, the mask's keys) (a checkpoint may track more than SaS's 10). */
+export function hotSlotsFor(p: Pick<SasPartitionerParams, 'numHotKeys'>, mask: Mask): number {
+  return p.numHotKeys ?? Math.max(10, mask.length);
 }
 
 /** The action mode and residual scale of a job: params, else the policy's / checkpoint's, else direct. */
@@ -133,10 +138,11 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
     throw new ConfigError(`partitioner.params.policy: no policy "${params.policy}" was prepared`, { field: 'partitioner.params.policy', got: params.policy });
   }
   const mask = maskFor(n, params, pol);
-  if (mask.length > params.numHotKeys) {
-    throw new ConfigError(`partitioner.params.numHotKeys: the mask has ${mask.length} hot keys, numHotKeys is ${params.numHotKeys}`, { field: 'partitioner.params.numHotKeys', got: params.numHotKeys });
+  const H = hotSlotsFor(params, mask);
+  if (mask.length > H) {
+    throw new ConfigError(`partitioner.params.numHotKeys: the mask has ${mask.length} hot keys, numHotKeys is ${H}`, { field: 'partitioner.params.numHotKeys', got: H });
   }
-  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: params.numHotKeys, mask, sketchCapacity: params.sketchCapacity, hashSeed: params.seed });
+  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: params.sketchCapacity ?? Math.max(100, 10 * H), hashSeed: params.seed });
   if (pol && pol.actionDim !== router.actionDim) {
     throw new ConfigError(`partitioner.params.checkpoint: policy action dim ${pol.actionDim} does not match the mask (${router.actionDim})`, { field: 'partitioner.params.checkpoint' });
   }

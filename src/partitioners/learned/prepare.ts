@@ -4,7 +4,7 @@ import type { JobConfig } from '../../engine/config.js';
 import { ConfigError } from '../../common/errors.js';
 import { AgentClient, initBackend, loadCheckpoint, maskActionDim, readCheckpointManifest, type AgentConfig, type SacAgent, type SacMetrics, type StepInfo, type Mask } from '../../rl-agent/index.js';
 import { parseOrThrow } from '../../common/validate.js';
-import { createSasPartitioner, policyIdOf, sasPartitionerParams, type SasPartitioner, type SasPartitionerParams } from '../saspartitioner.js';
+import { createSasPartitioner, hotSlotsFor, policyIdOf, sasPartitionerParams, type SasPartitioner, type SasPartitionerParams } from '../saspartitioner.js';
 import { adaptivePolicyId, sasAdaptiveParams } from '../saspartitioner-adaptive.js';
 import type { Partitioner } from '../types.js';
 import { registerPolicy, type LearnedPolicy } from './policy.js';
@@ -148,7 +148,7 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
       session: opts.session ?? `sas-${randomBytes(4).toString('hex')}`,
       mode: opts.remoteMode ?? 'evaluate',
       seed: cfg.seed,
-      job: { name: 'saspartitioner', numWorkers: P, numHotKeys: params.numHotKeys, mask: mask.map((r) => ({ start: r.start, end: r.end })), obsDim: 2 * P, actionDim: maskActionDim(mask), episodeLength: params.episodeLength, rewardBase: params.rewardBase },
+      job: { name: 'saspartitioner', numWorkers: P, numHotKeys: hotSlotsFor(params, mask), mask: mask.map((r) => ({ start: r.start, end: r.end })), obsDim: 2 * P, actionDim: maskActionDim(mask), episodeLength: params.episodeLength, rewardBase: params.rewardBase },
     }).start();
     policy = Object.assign(remotePolicy(client, mask, `remote ${params.url}`), trained);
   }
