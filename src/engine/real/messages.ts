@@ -1,4 +1,5 @@
 // Typed messages between the router (main thread) and the worker threads hosting combiners.
+import type { MessagePort } from 'node:worker_threads';
 import type { WindowSpec } from '../window.js';
 import type { BinMove, Installed, StateMsg } from '../migration/index.js';
 
@@ -12,6 +13,8 @@ export interface OperatorSpec {
 /** workerData of a thread. */
 export interface ThreadInit {
   readonly thread: number;
+  /** Number of threads T; logical worker w lives on thread w mod T. */
+  readonly threads: number;
   /** Logical workers hosted here. */
   readonly workers: readonly number[];
   readonly P: number;
@@ -32,8 +35,11 @@ export type ToThread =
   | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly epoch: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
   /** Migration epoch marker: in-band, after every record of earlier epochs on this channel. */
   | { readonly type: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[] }
-  /** A bin's state for a hosted worker (out of band: the endpoint orders it against markers). */
-  | { readonly type: 'state'; readonly msg: StateMsg }
+  /**
+   * Keyed-state migration: one end of a MessageChannel to every other thread (`ports[th]`, null for this
+   * thread), sent once before `start`. State moves thread → thread on these ports, never through the router.
+   */
+  | { readonly type: 'peers'; readonly ports: ReadonlyArray<MessagePort | null> }
   | { readonly type: 'close'; readonly lastPane: number; readonly split: Int32Array | 'all'; readonly needsOutput: boolean }
   | { readonly type: 'epoch'; readonly version: number }
   | { readonly type: 'finish' };
@@ -46,6 +52,12 @@ export interface WorkerSlideRaw {
   readonly queueLength: number;
   readonly latency: number[];
   readonly latencyMax: number;
+}
+
+/** Thread → thread, on a peer port: a bin's state for a worker hosted there (out of band: the endpoint orders it against markers). */
+export interface PeerMessage {
+  readonly type: 'state';
+  readonly msg: StateMsg;
 }
 
 /** Thread → router. */
@@ -61,7 +73,6 @@ export type FromThread =
     }
   | { readonly type: 'metrics'; readonly thread: number; readonly slide: number; readonly workers: WorkerSlideRaw[] }
   | { readonly type: 'state'; readonly w: number; readonly entries: Array<[number, unknown]> }
-  | { readonly type: 'migration.state'; readonly msg: StateMsg }
   | { readonly type: 'migration.installed'; readonly ack: Installed }
   | { readonly type: 'done'; readonly thread: number; readonly records: number[] }
   | { readonly type: 'error'; readonly message: string; readonly stack?: string };

@@ -1,5 +1,5 @@
 // The real clock's main thread: source, partitioner, per-worker credit-based channels, reducers, metrics.
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../common/threads.js';
 import { InvariantError } from '../../common/errors.js';
 import { MetricsCollector, SlideAccumulator } from '../metrics/collector.js';
@@ -49,7 +49,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   if (hooks.onSlide) collector.subscribe(hooks.onSlide);
   const reducers = Array.from({ length: R }, (_, r) => new Reducer<P>(r, op, P));
   const tracker = partitioner.splitsKeys && op.kind === 'windowed' ? new SplitTracker(workload.numKeys, window) : undefined;
-  // Keyed-state migration (global tasks): bin-owner routing, markers in-band, state relayed between threads.
+  // Keyed-state migration (global tasks): bin-owner routing, markers in-band, state sent thread to thread.
   const mig = op.kind === 'global' && params.migration ? params.migration : undefined;
   const binning = mig ? createBinning({ binBits: mig.binBits }) : undefined;
   const mrouter = binning ? new MigrationRouter(binning, P) : undefined;
@@ -116,7 +116,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     bufTimes[w] = new Float64Array(B);
   };
   for (let w = 0; w < P; w++) newBuffers(w);
-  const post = (th: number, m: ToThread, transfer: ArrayBuffer[] = []): void => threads[th].postMessage(m, transfer);
+  const post = (th: number, m: ToThread, transfer: Array<ArrayBuffer | MessagePort> = []): void => threads[th].postMessage(m, transfer);
 
   const waitCredit = async (w: number): Promise<void> => {
     const b0 = performance.now();
@@ -249,9 +249,6 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       case 'ready':
         wake();
         return;
-      case 'migration.state':
-        post(hostOf(m.msg.to), { type: 'state', msg: m.msg });
-        return;
       case 'migration.installed':
         mrouter!.onInstalled(m.ack, elapsed());
         wake();
@@ -283,6 +280,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     for (let w = th; w < P; w += T) workers.push(w);
     const init: ThreadInit = {
       thread: th,
+      threads: T,
       workers,
       P,
       R,
@@ -307,6 +305,19 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   if (failure) {
     await Promise.all(threads.map((w) => w.terminate()));
     throw failure;
+  }
+
+  // Migration: a MessageChannel per pair of threads, so state goes straight from the old owner's thread
+  // to the new owner's (the router only sees install acks).
+  if (mrouter && T > 1) {
+    const ports: Array<Array<MessagePort | null>> = Array.from({ length: T }, () => new Array<MessagePort | null>(T).fill(null));
+    for (let a = 0; a < T; a++)
+      for (let b = a + 1; b < T; b++) {
+        const ch = new MessageChannel();
+        ports[a][b] = ch.port1;
+        ports[b][a] = ch.port2;
+      }
+    for (let th = 0; th < T; th++) post(th, { type: 'peers', ports: ports[th] }, ports[th].filter((p): p is MessagePort => p !== null));
   }
 
   t0 = performance.now();

@@ -1,10 +1,10 @@
 // A worker thread hosting some logical workers: per-worker FIFO queues, slot-capacity emulation, metrics.
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { TaskOperator } from '../../tasks/types.js';
 import { Combiner } from '../combiner.js';
 import { LogHistogram } from '../metrics/histogram.js';
-import type { FromThread, ThreadInit, ToThread, WorkerSlideRaw } from './messages.js';
-import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, type EndpointOutput } from '../migration/index.js';
+import type { FromThread, PeerMessage, ThreadInit, ToThread, WorkerSlideRaw } from './messages.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, type EndpointOutput, type StateMsg } from '../migration/index.js';
 
 type Item = ToThread;
 
@@ -68,9 +68,39 @@ if (init.migrationBinBits !== undefined) {
     });
   }
 }
+// State goes straight to the destination: to a hosted endpoint at once, else on the peer port of the
+// destination's thread. Only install acks go to the router.
+const peers: Array<MessagePort | null> = [];
+const inbox: StateMsg[] = [];
+let delivering = false;
 function sendOutput(out: EndpointOutput): void {
-  for (const msg of out.outgoing) send({ type: 'migration.state', msg });
+  for (const msg of out.outgoing) {
+    const th = msg.to % init.threads;
+    if (th === init.thread) deliver(msg);
+    else peers[th]!.postMessage({ type: 'state', msg } satisfies PeerMessage);
+  }
   for (const ack of out.installed) send({ type: 'migration.installed', ack });
+}
+/** Installs `msg` at its (hosted) endpoint; state produced meanwhile for hosted workers is queued, not nested. */
+function deliver(msg: StateMsg): void {
+  inbox.push(msg);
+  if (delivering) return;
+  delivering = true;
+  const prev = replaying;
+  try {
+    for (let i = 0; i < inbox.length; i++) {
+      const m = inbox[i];
+      const h = byWorker.get(m.to)!;
+      replaying = h;
+      const out = h.endpoint!.onState(m);
+      replaying = prev;
+      sendOutput(out);
+    }
+  } finally {
+    inbox.length = 0;
+    replaying = prev;
+    delivering = false;
+  }
 }
 
 // Busy ms and processed records per slide, per hosted worker (service may land in later slides).
@@ -125,11 +155,13 @@ function processItem(h: Hosted, item: Item, i: number): void {
       let cost = 0;
       const { keys, payloads, times, n } = item;
       const ep = h.endpoint;
+      let held: Uint8Array | undefined; // records waiting for their bin's state: their latency is taken at replay
       if (ep) {
         for (let j = 0; j < n; j++) {
           const tag = nextTag++;
           if (!ep.onRecord(item.epoch, keys[j], payloads[j], tag)) {
             waiting.set(tag, times[j]);
+            (held ??= new Uint8Array(n))[j] = 1;
           }
           cost += op.cost(payloads[j]);
         }
@@ -146,7 +178,8 @@ function processItem(h: Hosted, item: Item, i: number): void {
       h.busyUntil = end;
       addBusy(i, start, end, n);
       // Records finish progressively over the service interval.
-      for (let j = 0; j < n; j++) h.hist.record((start + (svc * (j + 1)) / n - times[j]) * 1000);
+      if (held === undefined) for (let j = 0; j < n; j++) h.hist.record((start + (svc * (j + 1)) / n - times[j]) * 1000);
+      else for (let j = 0; j < n; j++) if (held[j] === 0) h.hist.record((start + (svc * (j + 1)) / n - times[j]) * 1000);
       h.queuedRecords -= n;
       send({ type: 'credit', w: h.w, records: n });
       return;
@@ -162,7 +195,7 @@ function processItem(h: Hosted, item: Item, i: number): void {
       return;
     case 'epoch':
     case 'start':
-    case 'state':
+    case 'peers':
       return;
     case 'finish':
       h.finished = true;
@@ -235,6 +268,16 @@ function finish(): void {
     }
   send({ type: 'done', thread: init.thread, records: hosted.map((h) => h.combiner.records) });
   port.close();
+  // Every state this thread sent was installed (the router saw its acks before finishing), so nothing is in flight.
+  for (const p of peers) p?.close();
+}
+
+function onPeer(m: PeerMessage): void {
+  try {
+    deliver(m.msg);
+  } catch (e) {
+    send({ type: 'error', message: (e as Error).message, stack: (e as Error).stack });
+  }
 }
 
 port.on('message', (m: ToThread) => {
@@ -243,12 +286,11 @@ port.on('message', (m: ToThread) => {
       t0Epoch = m.t0Epoch;
       return;
     }
-    if (m.type === 'state') {
-      const h = byWorker.get(m.msg.to)!;
-      replaying = h;
-      const out = h.endpoint!.onState(m.msg);
-      replaying = undefined;
-      sendOutput(out);
+    if (m.type === 'peers') {
+      m.ports.forEach((p, th) => {
+        peers[th] = p;
+        p?.on('message', onPeer);
+      });
       return;
     }
     if (m.type === 'batch') {
