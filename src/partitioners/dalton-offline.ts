@@ -91,6 +91,10 @@ export function createDaltonOffline(ctx: PartitionerContext, params: z.infer<typ
   const rng = new Rng(ctx.seed ^ 0x0ff1);
   const eps = params.epsilon;
   const a = params.learningRate;
+  const keep = 1 - a;
+  const slideMs = params.slideMs;
+  /** Per true hot rank the cached argmax of Q over its range (temperature 0), or −1: kept valid by each Q update as in Dalton. */
+  const bestOf = new Int32Array(T).fill(-1);
   const temp = params.temperature;
   const hashSeed = params.seed;
   const clock = ctx.clock;
@@ -100,6 +104,7 @@ export function createDaltonOffline(ctx: PartitionerContext, params: z.infer<typ
   let version = 0;
   let lastHot = false;
   let interval = -1;
+  let lastNow = NaN; // the interval index only changes when the clock does
 
   function setRanks(keys: ArrayLike<number>, m: number): void {
     let changed = false;
@@ -125,9 +130,11 @@ export function createDaltonOffline(ctx: PartitionerContext, params: z.infer<typ
     if (rng.next() < eps) return l + rng.int(h - l);
     const base = r * n;
     if (temp === 0) {
+      if (bestOf[r] >= 0) return bestOf[r];
       let w = l;
       let bv = q[base + l];
       for (let j = l + 1; j < h; j++) if (q[base + j] > bv) { bv = q[base + j]; w = j; }
+      bestOf[r] = w;
       return w;
     }
     let mx = -Infinity;
@@ -155,16 +162,19 @@ export function createDaltonOffline(ctx: PartitionerContext, params: z.infer<typ
     },
     route(key: number): number {
       const now = clock.nowMs;
-      loads.advance(now);
+      if (!(now < loads.slideEndMs)) loads.advance(now);
       if (sketch !== null) {
-        const idx = Math.floor(now / params.slideMs);
-        if (idx !== interval) {
-          if (interval >= 0) {
-            const m = sketch.top(H, topKeys);
-            setRanks(topKeys, m);
-            sketch.reset();
+        if (now !== lastNow) {
+          lastNow = now;
+          const idx = Math.floor(now / slideMs);
+          if (idx !== interval) {
+            if (interval >= 0) {
+              const m = sketch.top(H, topKeys);
+              setRanks(topKeys, m);
+              sketch.reset();
+            }
+            interval = idx;
           }
-          interval = idx;
         }
         sketch.offer(key);
       }
@@ -188,7 +198,21 @@ export function createDaltonOffline(ctx: PartitionerContext, params: z.infer<typ
       const lw = loads.load[w];
       const avg = loads.total / n;
       const score = (lw - avg) / (1e-4 + (lw > avg ? lw : avg));
-      q[r * n + w] = (1 - a) * q[r * n + w] + a * ((1 - score) / 2);
+      const i = r * n + w;
+      const old = q[i];
+      const nq = keep * old + a * ((1 - score) / 2);
+      q[i] = nq;
+      // The cached argmax survives unless its value fell or a tie appeared (Q values are finite: |score| < 1).
+      const b = bestOf[r];
+      if (b >= 0) {
+        if (w === b) {
+          if (nq < old) bestOf[r] = -1;
+        } else if (nq > q[r * n + b]) {
+          bestOf[r] = w;
+        } else if (nq === q[r * n + b]) {
+          bestOf[r] = -1;
+        }
+      }
       return w;
     },
     onSlide(_report: SlideReport): void {

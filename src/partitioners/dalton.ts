@@ -152,7 +152,8 @@ export class DaltonCore {
   /** A uniform uint32 draw below this exploits: (1 − ε)·2^32. */
   private readonly exploitBelow: number;
   private readonly capMode: number;
-  private readonly costReward: boolean;
+  /** 1 for the cost reward, 0 for the metrics reward (a number: cheaper to test per record than a boolean field). */
+  private readonly costReward: number;
   private readonly rate: number;
   private readonly keep: number;
   /** 0.5·(f / P) for f = 0..P: the splitting term of the cost reward. */
@@ -182,7 +183,7 @@ export class DaltonCore {
     this.rng = new Rng(opts.seed);
     this.exploitBelow = (1 - opts.epsilon) * 4294967296;
     this.capMode = opts.capMode === 'strict' ? CAP_STRICT : opts.capMode === 'explore' ? CAP_EXPLORE : CAP_OFF;
-    this.costReward = opts.reward === 'cost';
+    this.costReward = opts.reward === 'cost' ? 1 : 0;
     this.rate = opts.learningRate;
     this.keep = 1 - opts.learningRate;
     this.fragTerm = new Float64Array(this.n + 1);
@@ -306,7 +307,7 @@ export class DaltonCore {
     t.frag.touch(slot, w, slide);
     const fragSize = t.frag.size(slot);
     let r: number;
-    if (this.costReward) {
+    if (this.costReward === 1) {
       const lw = loads.load[w];
       const avg = loads.total / n;
       const mx = lw > avg ? lw : avg;

@@ -1,7 +1,7 @@
 // Hot-key detection: SpaceSaving top-k, count-min sketch, per-interval counters and Dalton's interval hot rule.
-/** murmur3's 32-bit finaliser on `key + seed·φ`, as a signed int32 (never boxed, so it inlines allocation-free). */
-function mix32(key: number, seed: number): number {
-  let h = (key + Math.imul(seed, 0x9e3779b9)) | 0;
+/** murmur3's 32-bit finaliser of `x | 0`, as a signed int32 (never boxed, so it inlines allocation-free). */
+function fmix32(x: number): number {
+  let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -168,8 +168,10 @@ export class CountMinSketch {
   readonly width: number;
   readonly depth: number;
   private readonly table: Int32Array;
-  private readonly seed: number;
   private readonly mask: number;
+  /** h1 = fmix32(key + salt1), h2 = fmix32(key + salt2) | 1, with salt1 = seed·φ and salt2 = (seed + 1)·φ (int32 products). */
+  private readonly salt1: number;
+  private readonly salt2: number;
 
   /** `width` is rounded up to a power of two (a bit mask instead of a modulo: ~4× faster per record). */
   constructor(width: number, depth: number, seed = 0) {
@@ -179,39 +181,46 @@ export class CountMinSketch {
     this.mask = wp - 1;
     this.depth = Math.max(1, Math.floor(depth));
     this.table = new Int32Array(this.width * this.depth);
-    this.seed = seed;
+    this.salt1 = Math.imul(seed, 0x9e3779b9);
+    this.salt2 = Math.imul(seed + 1, 0x9e3779b9);
   }
 
   /** Adds one occurrence of `key`; returns the new estimate. */
   add(key: number): number {
+    const table = this.table;
     const w = this.width;
     const mask = this.mask;
-    const h1 = mix32(key, this.seed);
-    const h2 = mix32(key, this.seed + 1) | 1;
+    const depth = this.depth;
+    const h2 = fmix32(key + this.salt2) | 1;
+    let h = fmix32(key + this.salt1);
     let est = 0x7fffffff;
-    let h = h1;
-    for (let r = 0; r < this.depth; r++) {
-      const i = r * w + (h & mask);
-      const v = this.table[i] + 1;
-      this.table[i] = v;
+    let row = 0;
+    for (let r = 0; r < depth; r++) {
+      const i = row + (h & mask);
+      const v = table[i] + 1;
+      table[i] = v;
       if (v < est) est = v;
       h = (h + h2) | 0;
+      row += w;
     }
     return est;
   }
 
   /** Estimated count of `key`. */
   estimate(key: number): number {
+    const table = this.table;
     const w = this.width;
     const mask = this.mask;
-    const h1 = mix32(key, this.seed);
-    const h2 = mix32(key, this.seed + 1) | 1;
+    const depth = this.depth;
+    const h2 = fmix32(key + this.salt2) | 1;
+    let h = fmix32(key + this.salt1);
     let est = 0x7fffffff;
-    let h = h1;
-    for (let r = 0; r < this.depth; r++) {
-      const v = this.table[r * w + (h & mask)];
+    let row = 0;
+    for (let r = 0; r < depth; r++) {
+      const v = table[row + (h & mask)];
       if (v < est) est = v;
       h = (h + h2) | 0;
+      row += w;
     }
     return est;
   }
