@@ -67,6 +67,13 @@ export const agentConfigSchema = z
       .default({ numActions: 10, temperature: 1, minQWeight: 0.05, bcIters: 100 }),
     /** Gradient steps of one offline (CQL-N) run. Reference offline `num_iters` is missing (§2.7); our choice, sized so that a P = 64 run fits 15 minutes on 2 cores (≈0.5–0.65 s per step measured, docs/rl-agent.md). */
     offlineSteps: z.number().int().min(0).default(1200),
+    /**
+     * Ours (not in SaS): weight λ of a pull of the actor's mean action towards 0.5, added to the actor
+     * loss as λ · mean over the batch of Σ_j (mode_j(s) − 0.5)². In residual action mode 0.5 is the
+     * water-filling prior, so the policy only departs from it where the critics say it pays
+     * (cf. TD3+BC's pull towards the data). Default 0 (off; the reference has no such term).
+     */
+    actionReg: z.number().min(0).default(0),
     /** Seed of weight init, action sampling and replay sampling. */
     seed: z.number().int().default(0),
   })

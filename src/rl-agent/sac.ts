@@ -200,7 +200,11 @@ export class SacAgent {
         const actorStep = tf.variableGrads(() => {
           const s = this.actor.sample(b.obs, seeds[1]);
           logp = keep(s.logp);
-          return this.actorLoss(b, alpha, s);
+          const loss = this.actorLoss(b, alpha, s);
+          if (!(c.actionReg > 0)) return loss;
+          // pull of the mean action towards 0.5 (config.actionReg; residual mode: towards the prior)
+          const dev = tf.sub(this.actor.mode(b.obs), 0.5);
+          return tf.add(loss, tf.mul(c.actionReg, tf.mean(tf.sum(tf.square(dev), 1)))) as tf.Scalar;
         }, this.actor.net.variables());
         this.actorOpt.applyGradients(actorStep.grads);
         const lp = logp as unknown as tf.Tensor1D;

@@ -106,6 +106,28 @@ describe('SAC-N', () => {
     agent.dispose();
   });
 
+  it('actionReg keeps the mean action near 0.5 where the critic would pull it away', () => {
+    // reward = mean action (γ = 0): the actor is pushed towards 1; the pull towards 0.5 resists it
+    const dev = (reg: number): number => {
+      const cfg = resolveAgentConfig('sac', { ...tiny, gamma: 0, criticLr: 3e-3, actorLr: 3e-3, seed: 6, replay: { prioritized: false }, actionReg: reg });
+      const agent = new SacAgent(cfg, { obsDim: 4, actionDim: 3 });
+      const rng = new Rng(12);
+      for (let i = 0; i < 128; i++) {
+        const obs = [rng.next(), rng.next(), rng.next(), rng.next()];
+        const action = [rng.next(), rng.next(), rng.next()];
+        agent.replay.add({ obs, action, reward: (action[0] + action[1] + action[2]) / 3, nextObs: obs, done: false });
+      }
+      for (let i = 0; i < 200; i++) agent.update();
+      const a = agent.act([0.5, 0.5, 0.5, 0.5], { deterministic: true });
+      agent.dispose();
+      return Array.from(a).reduce((s, v) => s + (v - 0.5), 0) / a.length;
+    };
+    const free = dev(0);
+    const pulled = dev(50);
+    expect(free).toBeGreaterThan(0.1);
+    expect(Math.abs(pulled)).toBeLessThan(free / 3);
+  });
+
   it('improves the routing reward over a short run on the simulator', () => {
     const env = new SimEnv({ numWorkers: 8, numHotKeys: 4, numKeys: 1000, episodeLength: 32, seed: 1 });
     const cfg = resolveAgentConfig('sac', { hidden: [64, 64], batchSize: 64, actorLr: 3e-4, tau: 5e-3, learningStarts: 64, seed: 3 });
