@@ -6,18 +6,19 @@ import { imbalance } from '../src/common/metrics.js';
 import type { SlideReport } from '../src/common/metrics.js';
 import { prepareLearnedPartitioner } from '../src/partitioners/learned/prepare.js';
 
-/** Env: DURATION_MS (default 30000), WARMUP_SLIDES (5), PARTITIONERS (comma list), CHECKPOINTS (label=dir,…), SHIFT (0 = steady only), OUT (file), MERGE (an earlier OUT whose rows are kept unless re-measured). */
+/** Env: DURATION_MS (default 30000), WARMUP_SLIDES (5), SEED (job seed, default 1; checkpoint selection uses another one), PARTITIONERS (comma list), CHECKPOINTS (label=dir,…), SHIFT (0 = steady only), OUT (file), MERGE (an earlier OUT whose rows are kept unless re-measured). */
 const DURATION = Number(process.env.DURATION_MS ?? 30_000);
 const WARMUP = Number(process.env.WARMUP_SLIDES ?? 5);
 const BASELINES = (process.env.PARTITIONERS ?? 'hash,pkg,d-choices,w-choices,cam,dagreedy,flexd,dalton,dalton-metrics').split(',').filter(Boolean);
 const CHECKPOINTS = (process.env.CHECKPOINTS ?? 'uniform=none,default=default').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
 const SHIFT = process.env.SHIFT !== '0';
+const SEED = Number(process.env.SEED ?? 1);
 /** VARIANTS: JSON list of {label, params} — saspartitioner runs with explicit partitioner params (added to the CHECKPOINTS runs). */
 const VARIANTS = JSON.parse(process.env.VARIANTS ?? '[]') as { label: string; params: Record<string, unknown> }[];
 
 const BASE = [
   'clock=virtual',
-  'seed=1', // = params/default.yaml, the deployment checkpoints/default was trained on
+  `seed=${SEED}`, // 1 = params/default.yaml, the deployment checkpoints/default was trained on
   'workers=64',
   'capacity=100000',
   'slideMs=1000',
@@ -103,6 +104,6 @@ if (process.env.MERGE && existsSync(process.env.MERGE)) {
 mkdirSync('results/bench', { recursive: true });
 writeFileSync(
   OUT,
-  JSON.stringify({ bench: 'learned-compare', config: { P: 64, numKeys: 100000, exponent: 1.5, capacity: 100000, rate: 100000, durationMs: DURATION, warmupSlides: WARMUP, shiftAtMs: shiftMs }, rows, when: new Date().toISOString() }, null, 2) + '\n',
+  JSON.stringify({ bench: 'learned-compare', config: { seed: SEED, P: 64, numKeys: 100000, exponent: 1.5, capacity: 100000, rate: 100000, durationMs: DURATION, warmupSlides: WARMUP, shiftAtMs: shiftMs }, rows, when: new Date().toISOString() }, null, 2) + '\n',
 );
 process.stderr.write(`wrote ${OUT}\n`);
