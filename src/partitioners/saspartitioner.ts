@@ -55,6 +55,13 @@ export const sasPartitionerParams = z
     residualScale: z.number().min(0).max(16).optional(),
     /** Residual mode: weight of the newest slide in the exponential average of the per-worker cold load (1 = none). Default 0.3 (measured, docs/learned.md). */
     priorSmoothing: z.number().gt(0).max(1).default(0.3),
+    /**
+     * How a true hot key's record picks among its allowed workers: `key-deficit` (SaSPartitioner: the
+     * largest deficit of the key's own shares) or `load-deficit` (ours: the largest deficit of the
+     * worker's total load this slide against its target, cold forecast + hot shares). Default
+     * `load-deficit` (measured, docs/learned.md).
+     */
+    hotRule: z.enum(['key-deficit', 'load-deficit']).default('load-deficit'),
   })
   .refine((p) => p.sketchCapacity === undefined || p.sketchCapacity >= (p.numHotKeys ?? 10), { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
@@ -142,7 +149,7 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   if (mask.length > H) {
     throw new ConfigError(`partitioner.params.numHotKeys: the mask has ${mask.length} hot keys, numHotKeys is ${H}`, { field: 'partitioner.params.numHotKeys', got: H });
   }
-  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: params.sketchCapacity ?? Math.max(100, 10 * H), hashSeed: params.seed });
+  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: params.sketchCapacity ?? Math.max(100, 10 * H), hashSeed: params.seed, hotRule: params.hotRule });
   if (pol && pol.actionDim !== router.actionDim) {
     throw new ConfigError(`partitioner.params.checkpoint: policy action dim ${pol.actionDim} does not match the mask (${router.actionDim})`, { field: 'partitioner.params.checkpoint' });
   }
@@ -158,6 +165,8 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   const prior = new Float64Array(T * n);
   const table = new Float64Array(T * n);
   let lastAction: Float32Array | undefined;
+  const loadDeficit = router.hotRule === 'load-deficit';
+  const target = new Float64Array(n);
   return {
     name: 'saspartitioner',
     numWorkers: n,
@@ -176,7 +185,8 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
     onSlide(report: SlideReport): void {
       window.push(report);
       const top = router.detectTop();
-      if (fill) router.estimateLoads(top.keys, top.size, top.counts, params.priorSmoothing, base, hot);
+      // the loads feed the residual prior and the load-deficit targets
+      if (fill || loadDeficit) router.estimateLoads(top.keys, top.size, top.counts, params.priorSmoothing, base, hot);
       let action: Float32Array | undefined;
       if (pol && window.ready) {
         steps++;
@@ -184,12 +194,22 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
       }
       if (!fill) {
         router.swap(top.keys, top.size, top.counts, action);
+        if (loadDeficit) router.setTargets(router.expectedLoads(base, hot, target));
         return;
       }
       fill.solve(base, hot, prior);
       // a remote policy answers late (undefined = no new action): keep applying its last one to the new prior
       if (action) lastAction = action;
       router.swap(top.keys, top.size, top.counts, undefined, residualShares(mask, n, prior, lastAction, scale, table));
+      if (loadDeficit) {
+        // the level the mask allows (before spreading), moved by the action's correction
+        for (let w = 0; w < n; w++) target[w] = fill.totals[w];
+        for (let k = 0; k < T; k++) {
+          const h = Math.max(0, hot[k]);
+          for (let w = mask[k].start; w < mask[k].end; w++) target[w] += h * (table[k * n + w] - prior[k * n + w]);
+        }
+        router.setTargets(target);
+      }
     },
     stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: router.version }),
   };

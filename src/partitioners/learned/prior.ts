@@ -25,10 +25,25 @@ export class WaterFill {
   private readonly colTarget: Float64Array;
   /** Iterative proportional fitting rounds of {@link spread} (0 = keep the packed EDF assignment). */
   readonly spreadIters: number;
+  /** Sweeps of {@link balance} (0 = keep EDF's per-worker totals). */
+  readonly balanceSweeps: number;
+  private readonly other: Float64Array;
+  /**
+   * Per-worker totals (base + hot) of the last `solve` before spreading: the level the mask allows.
+   * Spreading keeps them only approximately (iterative proportional fitting along a chain of ranges
+   * converges slowly), so the load-deficit targets start from these.
+   */
+  readonly totals: Float64Array;
+  private readonly sorted: Float64Array;
 
-  constructor(mask: Mask, numWorkers: number, spreadIters = 100) {
+  /** `spreadIters` default 100, `balanceSweeps` default 20 (ours; 0 = the min-max level only). */
+  constructor(mask: Mask, numWorkers: number, spreadIters = 100, balanceSweeps = 20) {
     this.numWorkers = numWorkers;
     this.spreadIters = spreadIters;
+    this.balanceSweeps = balanceSweeps;
+    this.other = new Float64Array(numWorkers);
+    this.totals = new Float64Array(numWorkers);
+    this.sorted = new Float64Array(numWorkers);
     this.colTarget = new Float64Array(numWorkers);
     this.lo = Int32Array.from(mask, (r) => r.start);
     this.hi = Int32Array.from(mask, (r) => r.end);
@@ -69,6 +84,9 @@ export class WaterFill {
     }
     out.fill(0);
     this.fill(hi, base, loads, out);
+    if (this.balanceSweeps > 0) this.balance(out, base, loads);
+    for (let w = 0; w < n; w++) this.totals[w] = Math.max(0, base[w]);
+    for (let k = 0; k < T; k++) for (let w = this.lo[k]; w < this.hi[k]; w++) this.totals[w] += out[k * n + w];
     if (this.spreadIters > 0) this.spread(out, loads);
     for (let k = 0; k < T; k++) {
       const l = Math.max(0, loads[k]);
@@ -81,8 +99,10 @@ export class WaterFill {
       let s = 0;
       for (let w = this.lo[k]; w < this.hi[k]; w++) s += out[b + w];
       // s < l only by rounding at the final level; normalise so the shares sum to 1
+      // (a subnormal sum would make 1/s infinite: uniform then)
       const inv = s > 0 ? 1 / s : 0;
-      for (let w = this.lo[k]; w < this.hi[k]; w++) out[b + w] = s > 0 ? out[b + w] * inv : 1 / (this.hi[k] - this.lo[k]);
+      const ok = inv > 0 && Number.isFinite(inv);
+      for (let w = this.lo[k]; w < this.hi[k]; w++) out[b + w] = ok ? out[b + w] * inv : 1 / (this.hi[k] - this.lo[k]);
     }
     let level = 0;
     for (let w = 0; w < n; w++) {
@@ -91,6 +111,52 @@ export class WaterFill {
       level = Math.max(level, t);
     }
     return level;
+  }
+
+  /**
+   * Levels the workers *below* the min-max level too: EDF at level L fills each range's first workers
+   * up to L and leaves the slack on its last ones (a worker at 0.6 of the mean pushes the others up).
+   * Block coordinate descent on Σ_w total_w²: each sweep re-water-fills every key alone over its range
+   * given everything else on those workers (exact: sort, then the level ℓ with Σ max(0, ℓ − other_w)
+   * = load). No step raises any worker above the largest total of its key's range, so the min-max
+   * level is kept; the fixed point is the most even assignment the mask allows. `x` holds absolute
+   * loads (slot-major) and is updated in place.
+   */
+  private balance(x: Float64Array, base: ArrayLike<number>, loads: ArrayLike<number>): void {
+    const n = this.numWorkers;
+    const T = this.lo.length;
+    const o = this.other;
+    for (let w = 0; w < n; w++) o[w] = Math.max(0, base[w]);
+    for (let k = 0; k < T; k++) for (let w = this.lo[k]; w < this.hi[k]; w++) o[w] += x[k * n + w];
+    for (let it = 0; it < this.balanceSweeps; it++) {
+      for (let k = 0; k < T; k++) {
+        const l = Math.max(0, loads[k]);
+        if (!(l > 0)) continue;
+        const a = this.lo[k];
+        const m = this.hi[k] - a;
+        const b = k * n;
+        for (let w = a; w < a + m; w++) o[w] -= x[b + w];
+        const srt = this.sorted;
+        for (let j = 0; j < m; j++) srt[j] = o[a + j];
+        srt.subarray(0, m).sort();
+        // largest j with Σ_{i<j} (srt[j−1] − srt[i]) < l: the level lies at or above srt[j−1]
+        let sum = 0;
+        let level = srt[0] + l;
+        for (let j = 1; j <= m; j++) {
+          sum += srt[j - 1];
+          const lv = (l + sum) / j;
+          if (j === m || lv <= srt[j]) {
+            level = lv;
+            break;
+          }
+        }
+        for (let w = a; w < a + m; w++) {
+          const v = Math.max(0, level - o[w]);
+          x[b + w] = v;
+          o[w] += v;
+        }
+      }
+    }
   }
 
   /**

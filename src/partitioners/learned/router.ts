@@ -5,13 +5,27 @@ import { murmurWorker, DEFAULT_HASH_SEED } from '../shared/hashing.js';
 import { SpaceSaving } from '../shared/hot-keys.js';
 
 /**
+ * How a true hot key's record picks a worker inside its mask range (only workers with a positive
+ * target share are allowed):
+ * - `key-deficit` (SaSPartitioner §3.3): the largest deficit of the key's own shares,
+ *   `share_kw − realised_kw / realised_k`;
+ * - `load-deficit` (ours): the largest deficit of the worker's *total* load this slide,
+ *   `target_w · N − load_w`, where `target_w` is the worker's expected fraction of the slide's records
+ *   (cold forecast + Σ_k hot_k · share_kw, set by {@link LearnedRouter.setTargets}), N the records
+ *   routed since the swap and `load_w` those that went to w (all keys). The table stays the target;
+ *   hot records absorb the noise of the hashed tail as it arrives. Without targets it is `key-deficit`.
+ */
+export type HotRule = 'key-deficit' | 'load-deficit';
+
+/**
  * Routing state of `saspartitioner` (research/saspartitioner.md §2.3, §3.2–3.4). Keys live in rank
  * slots 0..H−1 assigned from their *measured* frequency (the hottest key of the last slide is slot 0;
  * key ids are never assumed to be ranks). The first T = mask.length slots are "true" hot keys and
  * follow the table: per slot a target share vector over its contiguous mask range, built from the
  * action (key-major, normalised per key, rl-agent `routingShares`), and each record goes to the
  * allowed worker with the largest deficit `target − realisedShare` (strict `>`, lowest index wins
- * ties). Realised counts cover the current table's slide: they restart whenever the table is swapped.
+ * ties; `hotRule: 'load-deficit'` (ours) compares per-worker total loads against targets instead, see
+ * {@link HotRule}). Realised counts cover the current table's slide: they restart whenever the table is swapped.
  * Slots T..H−1 go round robin over all P workers (the reference's uniform 1/P with deficit). Other
  * keys are cold: murmur3 like `hash`, so a cold key is never split.
  * Invariants: `route` is allocation-free and returns a worker in [0, P); slot map and shares change
@@ -50,12 +64,19 @@ export class LearnedRouter {
   private readonly topCounts: Float64Array;
   /** Per slot: records routed in the current slide, per worker (for the offline action and tests). */
   readonly slideCounts: Float64Array;
+  readonly hotRule: HotRule;
+  /** load-deficit: per worker, records routed since the last swap (all keys), and their sum. */
+  private readonly load: Float64Array;
+  private loadTotal = 0;
+  /** load-deficit: per worker, expected fraction of the slide's records (sums to 1); unused while `hasTargets` is false. */
+  private readonly target: Float64Array;
+  private hasTargets = false;
 
   /**
    * `numKeys` sizes the key → slot array; `sketchCapacity` (≥ H) sizes the SpaceSaving top-k
    * detector (0 = no detector: slots are set by the caller through `swap(keys)`).
    */
-  constructor(opts: { numWorkers: number; numKeys: number; numHotKeys: number; mask: Mask; sketchCapacity: number; hashSeed?: number }) {
+  constructor(opts: { numWorkers: number; numKeys: number; numHotKeys: number; mask: Mask; sketchCapacity: number; hashSeed?: number; hotRule?: HotRule }) {
     const n = opts.numWorkers;
     this.numWorkers = n;
     this.numHotKeys = opts.numHotKeys;
@@ -80,16 +101,21 @@ export class LearnedRouter {
     this.sketch = opts.sketchCapacity > 0 ? new SpaceSaving(Math.max(1, opts.numKeys), Math.max(opts.sketchCapacity, opts.numHotKeys)) : undefined;
     this.topKeys = new Int32Array(opts.numHotKeys);
     this.topCounts = new Float64Array(opts.numHotKeys);
+    this.hotRule = opts.hotRule ?? 'key-deficit';
+    this.load = new Float64Array(n);
+    this.target = new Float64Array(n);
     this.setShares(undefined);
   }
 
   /** The worker of one record. Feeds the top-k detector. Allocation-free. */
   route(key: number): number {
     this.sketch?.offer(key);
+    this.loadTotal++;
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
     if (s < 0) {
       const c = murmurWorker(key, this.hashSeed, this.numWorkers);
       this.slideCold[c]++;
+      this.load[c]++;
       return c;
     }
     const n = this.numWorkers;
@@ -97,15 +123,28 @@ export class LearnedRouter {
       const w = this.rr[s];
       this.rr[s] = w + 1 === n ? 0 : w + 1;
       this.rrCounts[s]++;
+      this.load[w]++;
       return w;
     }
     if (this.hasShares[s] === 0) {
       // a true slot without shares takes its cold route (counted as its own load, not cold)
       const c = murmurWorker(key, this.hashSeed, n);
       this.slideCounts[s * n + c]++;
+      this.load[c]++;
       return c;
     }
     const base = s * n;
+    const best = this.hasTargets ? this.mostBehind(s) : this.keyDeficit(s);
+    this.realised[base + best]++;
+    this.realisedTotal[s]++;
+    this.slideCounts[base + best]++;
+    this.load[best]++;
+    return best;
+  }
+
+  /** key-deficit: the allowed worker with the largest `share − realised share` of slot s (strict >, lowest index on ties). */
+  private keyDeficit(s: number): number {
+    const base = s * this.numWorkers;
     const tot = this.realisedTotal[s];
     const inv = tot > 0 ? 1 / tot : 0;
     let best = -1;
@@ -119,9 +158,26 @@ export class LearnedRouter {
         best = w;
       }
     }
-    this.realised[base + best]++;
-    this.realisedTotal[s] = tot + 1;
-    this.slideCounts[base + best]++;
+    return best;
+  }
+
+  /**
+   * load-deficit: the allowed worker of slot s with the largest `target · N − load` (N counts the
+   * current record; strict >, lowest index on ties).
+   */
+  private mostBehind(s: number): number {
+    const base = s * this.numWorkers;
+    const N = this.loadTotal;
+    let best = -1;
+    let bestV = -Infinity;
+    for (let w = this.lo[s], h = this.hi[s]; w < h; w++) {
+      if (this.prob[base + w] <= 0) continue;
+      const v = this.target[w] * N - this.load[w];
+      if (v > bestV) {
+        bestV = v;
+        best = w;
+      }
+    }
     return best;
   }
 
@@ -251,8 +307,52 @@ export class LearnedRouter {
     this.slideCold.fill(0);
     this.realisedTotal.fill(0);
     this.slideCounts.fill(0);
+    this.load.fill(0);
+    this.loadTotal = 0;
+    this.hasTargets = false;
     if (changed) this.version++;
     return changed;
+  }
+
+  /**
+   * Expected records per worker for the current table (`out`, length P): `base` (records from keys
+   * that are not true hot slots, e.g. `estimateLoads`'s `outBase`) plus each true slot's expected
+   * records (`hot`, length T) spread by the installed shares (a slot without shares on its cold route).
+   */
+  expectedLoads(base: ArrayLike<number>, hot: ArrayLike<number>, out: Float64Array): Float64Array {
+    const n = this.numWorkers;
+    for (let w = 0; w < n; w++) out[w] = Math.max(0, base[w]);
+    for (let s = 0; s < this.lo.length; s++) {
+      const h = Math.max(0, hot[s]);
+      if (!(h > 0)) continue;
+      if (this.hasShares[s] === 0) {
+        const k = this.hotKeys[s];
+        if (k >= 0) out[murmurWorker(k, this.hashSeed, n)] += h;
+        continue;
+      }
+      for (let w = this.lo[s], b = s * n; w < this.hi[s]; w++) out[w] += h * this.prob[b + w];
+    }
+    return out;
+  }
+
+  /**
+   * load-deficit (ours): sets each worker's target for the slide the last `swap` started, from its
+   * expected records (`loads`, length P, e.g. {@link expectedLoads}; negative values count as 0). The
+   * targets are kept as fractions of their sum; a zero sum leaves the router on `key-deficit` until
+   * the next swap. Call right after `swap`; a no-op under `key-deficit`. Not a table change:
+   * `version` does not move.
+   */
+  setTargets(loads: ArrayLike<number>): void {
+    if (this.hotRule !== 'load-deficit') return;
+    const n = this.numWorkers;
+    const t = this.target;
+    let sum = 0;
+    for (let w = 0; w < n; w++) {
+      t[w] = Math.max(0, loads[w]);
+      sum += t[w];
+    }
+    this.hasTargets = sum > 0 && Number.isFinite(sum);
+    if (this.hasTargets) for (let w = 0; w < n; w++) t[w] /= sum;
   }
 
   /** Sets the shares from an action (null/undefined = uniform). Returns whether any share changed. */
