@@ -188,6 +188,7 @@ export function loadCheckpoint(dir: string, opts: LoadOptions = {}): { agent: Sa
   const agent = algorithm === 'cql-n' ? new CqlAgent(config, dims) : new SacAgent(config, dims);
   try {
     for (const [name, mlp] of Object.entries(modelsOf(agent)) as [ModelName, Mlp][]) loadModel(dir, name, mlp);
+    agent.actor.invalidate();
     const logAlpha = opts.overrides?.initialAlpha !== undefined ? Math.log(config.initialAlpha) : manifest.logAlpha;
     tf.tidy(() => agent.logAlpha.assign(tf.scalar(logAlpha)));
     agent.updates = manifest.updates;

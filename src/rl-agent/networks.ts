@@ -227,6 +227,65 @@ export class SquashedGaussianActor {
     return { action: tf.reshape(tf.mul(tf.add(tf.tanh(u), 1), 0.5), [n * k, a]) as tf.Tensor2D, logp };
   }
 
+  /**
+   * CPU copy of the weights for {@link modeInto} (undefined = stale): per layer the weights transposed
+   * to [out, in] (row j = the inputs of unit j, so each unit is one contiguous dot product), the biases,
+   * and a scratch row. The last layer keeps only the A mean units.
+   */
+  private cpu: { wt: Float64Array[]; b: Float64Array[]; h: Float64Array[]; dims: number[]; x: Float64Array } | undefined;
+
+  /** Marks the CPU copy of the weights stale; call after every change of the actor's variables. */
+  invalidate(): void {
+    this.cpu = undefined;
+  }
+
+  /**
+   * Deterministic action of one observation, (tanh(μ) + 1)/2, computed on the CPU in float64 from a
+   * copy of the weights (read once after each {@link invalidate}) into `out` (length A); the log-std
+   * half of the head is skipped. Equal to {@link mode} up to float32 rounding (≈ 1e-6; tested). Why:
+   * for one observation of a small actor, TF.js's per-op dispatch and tensor allocation cost more than
+   * the arithmetic, and its garbage shows up in the step-latency tail (docs/rl-agent.md).
+   * Allocation-free once warm.
+   */
+  modeInto(obs: ArrayLike<number>, out: Float32Array): Float32Array {
+    const top = this.net.topology;
+    if (!this.cpu) {
+      const dims = [top.inputDim, ...top.hidden, this.actionDim];
+      const wt: Float64Array[] = [];
+      const b: Float64Array[] = [];
+      for (let l = 0; l + 1 < dims.length; l++) {
+        const W = this.net.weights[2 * l].variable.dataSync() as Float32Array;
+        const B = this.net.weights[2 * l + 1].variable.dataSync() as Float32Array;
+        const [n, o, full] = [dims[l], dims[l + 1], l + 2 === dims.length ? top.outputDim : dims[l + 1]];
+        const t = new Float64Array(o * n);
+        for (let j = 0; j < o; j++) for (let i = 0; i < n; i++) t[j * n + i] = W[i * full + j];
+        wt.push(t);
+        b.push(Float64Array.from(B.subarray(0, o)));
+      }
+      this.cpu = { wt, b, h: dims.slice(1).map((d) => new Float64Array(d)), dims, x: new Float64Array(top.inputDim) };
+    }
+    const { wt, b, h, dims } = this.cpu;
+    const relu = top.activation === 'relu';
+    const last = h.length - 1;
+    let x = this.cpu.x;
+    for (let i = 0; i < x.length; i++) x[i] = obs[i];
+    for (let l = 0; l <= last; l++) {
+      const n = dims[l];
+      const y = h[l];
+      const W = wt[l];
+      const bl = b[l];
+      for (let j = 0, r = 0; j < y.length; j++, r += n) {
+        let acc = bl[j];
+        for (let i = 0; i < n; i++) acc += x[i] * W[r + i];
+        y[j] = l === last ? acc : relu ? (acc > 0 ? acc : 0) : Math.tanh(acc);
+      }
+      x = y;
+    }
+    const mean = h[last];
+    for (let a = 0; a < this.actionDim; a++) out[a] = (Math.tanh(mean[a]) + 1) * 0.5;
+    return out;
+  }
+
   /** Deterministic action (tanh(μ) + 1)/2, [B, A]. Call inside tf.tidy. */
   mode(obs: tf.Tensor2D): tf.Tensor2D {
     return tf.mul(tf.add(tf.tanh(this.heads(obs).mean), 1), 0.5) as tf.Tensor2D;

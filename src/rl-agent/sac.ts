@@ -116,9 +116,11 @@ export class SacAgent {
       throw new DataError(`obs: expected length ${this.dims.obsDim}, got ${obs.length}`, { field: 'obs', expected: this.dims.obsDim, got: obs.length });
     }
     const seed = this.rng.nextU32();
+    // deterministic: the CPU forward pass (same action up to float32 rounding, a fraction of the latency)
+    if (opts.deterministic) return this.actor.modeInto(obs, new Float32Array(this.dims.actionDim));
     const out = tf.tidy(() => {
       const x = tf.tensor2d(Float32Array.from(obs), [1, this.dims.obsDim]);
-      return opts.deterministic ? this.actor.mode(x) : this.actor.sample(x, seed).action;
+      return this.actor.sample(x, seed).action;
     });
     const a = out.dataSync() as Float32Array;
     out.dispose();
@@ -207,6 +209,7 @@ export class SacAgent {
           return tf.add(loss, tf.mul(c.actionReg, tf.mean(tf.sum(tf.square(dev), 1)))) as tf.Scalar;
         }, this.actor.net.variables());
         this.actorOpt.applyGradients(actorStep.grads);
+        this.actor.invalidate();
         const lp = logp as unknown as tf.Tensor1D;
 
         // 4. α step against the target entropy, log π held fixed.
