@@ -1,6 +1,8 @@
 // Issue 7 benchmark: move half of the bins (the hot key's included) during steady load; compare the max
-// latency during migration of fluid and batched against all-at-once (virtual clock). Writes
-// results/bench/migration.json (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
+// latency during migration of fluid, batched and chunked (16 bins per step) against all-at-once (virtual clock, or worker threads with
+// --real). A last row `none` runs the same job without migration: its max latency over a window as long as
+// batched's (from the same start) is the noise floor. Writes results/bench/migration.json
+// (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
 import { buildJob, runJob } from '../src/engine/job.js';
@@ -20,16 +22,18 @@ const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keye
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
 const hotBin = createBinning({ binBits }).binOf(zipf.rankToKey[0]);
 
-async function once(strategy: string) {
-  const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${strategy}`]);
+/** One run; `strategy` 'none' = no migration, judged over [atMs, atMs + noneWindowMs]. */
+async function once(strategy: string, noneWindowMs = 0) {
+  const none = strategy === 'none';
+  const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${none ? 'batched' : strategy}`]);
   const job = buildJob(cfg);
   const numBins = 2 ** binBits;
   // Every bin owned by a worker in the first half moves to the worker P/2 further (half of the state).
   const owners = (b: number) => b % P;
   const target = Array.from({ length: numBins }, (_, b) => (owners(b) < P / 2 || b === hotBin ? (owners(b) + P / 2) % P : owners(b)));
-  const res = await runJob({ ...job, params: { ...job.params, migrationSchedule: [{ atMs, owners: target }] } });
+  const res = await runJob({ ...job, params: { ...job.params, migrationSchedule: none ? [] : [{ atMs, owners: target }] } });
   const m = res.migrations[0];
-  const end = m ? Math.max(...m.steps.map((s) => s.endMs)) : atMs;
+  const end = m ? Math.max(...m.steps.map((s) => s.endMs)) : atMs + noneWindowMs;
   const during = res.reports.filter((r) => r.slideStartMs + r.slideMs > atMs && r.slideStartMs <= end + 200);
   const before = res.reports.filter((r) => r.slideStartMs >= 1000 && r.slideStartMs + r.slideMs <= atMs);
   const maxOf = (rs: typeof res.reports) => Math.max(...rs.flatMap((r) => r.workers.map((w) => w.latencyMaxMs)).filter(Number.isFinite));
@@ -60,13 +64,14 @@ async function once(strategy: string) {
 }
 
 const rows = [];
-for (const s of ['all-at-once', 'fluid', 'batched']) rows.push(await once(s));
+for (const s of ['all-at-once', 'fluid', 'batched', 'chunked']) rows.push(await once(s));
+rows.push(await once('none', rows[2].spanMs));
 const aao = rows[0].maxLatencyDuringMs;
 const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: 300000, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time' },
+  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });
