@@ -10,36 +10,54 @@ import type { MigrationPlan } from './planner.js';
  * `owners` is left unchanged when it throws.
  */
 export function checkStep(moves: readonly BinMove[], owners: Int32Array, numWorkers: number, step: number): void {
-  const seen = new Set<number>();
-  const isWorker = (w: number): boolean => Number.isInteger(w) && w >= 0 && w < numWorkers;
-  for (const m of moves) {
-    const ctx = { step, bin: m.bin, from: m.from, to: m.to };
+  // Every endpoint runs this on every marker: no allocation for small steps (duplicates found by a scan
+  // below SMALL_STEP moves, with a Set above), context objects only when a move is rejected.
+  const seen = moves.length > SMALL_STEP ? new Set<number>() : undefined;
+  for (let i = 0; i < moves.length; i++) {
+    const m = moves[i];
     if (!(Number.isInteger(m.bin) && m.bin >= 0 && m.bin < owners.length)) {
-      throw new PlanError(`step ${step}: unknown bin ${m.bin} (bins are 0..${owners.length - 1})`, { ...ctx, reason: 'unknown-bin' });
+      throw new PlanError(`step ${step}: unknown bin ${m.bin} (bins are 0..${owners.length - 1})`, { ...stepCtx(step, m), reason: 'unknown-bin' });
     }
-    if (!isWorker(m.from)) {
-      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.from}`, { ...ctx, worker: m.from, reason: 'unknown-worker' });
+    if (!isWorker(m.from, numWorkers)) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.from}`, { ...stepCtx(step, m), worker: m.from, reason: 'unknown-worker' });
     }
-    if (!isWorker(m.to)) {
-      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.to}`, { ...ctx, worker: m.to, reason: 'unknown-worker' });
+    if (!isWorker(m.to, numWorkers)) {
+      throw new PlanError(`step ${step}, bin ${m.bin}: unknown worker ${m.to}`, { ...stepCtx(step, m), worker: m.to, reason: 'unknown-worker' });
     }
-    if (seen.has(m.bin)) {
-      throw new PlanError(`step ${step}: bin ${m.bin} appears twice`, { ...ctx, reason: 'duplicate-bin' });
+    if (seen !== undefined ? seen.has(m.bin) : repeats(moves, i)) {
+      throw new PlanError(`step ${step}: bin ${m.bin} appears twice`, { ...stepCtx(step, m), reason: 'duplicate-bin' });
     }
-    seen.add(m.bin);
+    seen?.add(m.bin);
     if (owners[m.bin] !== m.from) {
       throw new PlanError(`step ${step}, bin ${m.bin}: from ${m.from} is not the owner (owner is ${owners[m.bin]})`, {
-        ...ctx,
+        ...stepCtx(step, m),
         worker: m.from,
         owner: owners[m.bin],
         reason: 'not-owner',
       });
     }
     if (m.from === m.to) {
-      throw new PlanError(`step ${step}, bin ${m.bin}: moves to its own owner ${m.to}`, { ...ctx, worker: m.to, reason: 'self-move' });
+      throw new PlanError(`step ${step}, bin ${m.bin}: moves to its own owner ${m.to}`, { ...stepCtx(step, m), worker: m.to, reason: 'self-move' });
     }
   }
   for (const m of moves) owners[m.bin] = m.to;
+}
+
+const SMALL_STEP = 32;
+
+/** True when moves[i].bin already occurs in moves[0..i). */
+function repeats(moves: readonly BinMove[], i: number): boolean {
+  const bin = moves[i].bin;
+  for (let j = 0; j < i; j++) if (moves[j].bin === bin) return true;
+  return false;
+}
+
+function isWorker(w: number, numWorkers: number): boolean {
+  return Number.isInteger(w) && w >= 0 && w < numWorkers;
+}
+
+function stepCtx(step: number, m: BinMove): { step: number; bin: number; from: number; to: number } {
+  return { step, bin: m.bin, from: m.from, to: m.to };
 }
 
 /**
