@@ -56,12 +56,14 @@ export function estimateBytes(v: unknown): number {
  * decode/output). Invariant: a key's state is stored under `binOf(key)` and nowhere else in this store;
  * exporting removes it, importing merges into any state already present (merge is associative and
  * commutative, so importing a key twice would double it: the protocol never does that).
+ *
+ * Layout: one `Map<key, state>` per bin that holds keys, so a bin leaves with one delete and arrives in
+ * a fresh map, and a record costs two lookups (its bin's map, then its key) in small maps.
  */
 export class KeyedStateStore<S> {
-  /** key → state: one Map lookup on the hot path. */
-  private readonly states = new Map<number, S>();
-  /** bin → keys held in it (for export); a bin with no key has no entry. */
-  private readonly binKeys = new Map<number, Set<number>>();
+  /** bin → (key → state); a bin with no key has no entry. */
+  private readonly byBin = new Map<number, Map<number, S>>();
+  private count = 0;
 
   /**
    * @param op the task operator (its `kind` should be `global`; windowed partials are not migrated).
@@ -74,60 +76,71 @@ export class KeyedStateStore<S> {
 
   /** Number of keys held. */
   get size(): number {
-    return this.states.size;
+    return this.count;
   }
 
   /**
    * Applies one record of `key` with `payload` (creates the key's state on first use). `bin`, when the
-   * caller already computed it, must equal `binOf(key)`; it is only hashed when the key is new.
+   * caller already computed it, must equal `binOf(key)`; otherwise the key is hashed here.
    */
-  add(key: number, payload: number, bin?: number): void {
-    let s = this.states.get(key);
+  add(key: number, payload: number, bin: number = this.binOf(key)): void {
+    let m = this.byBin.get(bin);
+    if (m === undefined) {
+      m = new Map();
+      this.byBin.set(bin, m);
+    }
+    let s = m.get(key);
     if (s === undefined) {
       s = this.op.create();
-      this.insert(key, s, bin ?? this.binOf(key));
+      m.set(key, s);
+      this.count++;
     }
     this.op.add(s, key, payload);
   }
 
   /** The state of `key`, or undefined when this store does not hold it. */
   get(key: number): S | undefined {
-    return this.states.get(key);
+    return this.byBin.get(this.binOf(key))?.get(key);
   }
 
   /** True when the store holds any key of `bin`. */
   hasBin(bin: number): boolean {
-    return this.binKeys.has(bin);
+    return this.byBin.has(bin);
   }
 
   /** Bins that currently hold at least one key, ascending. */
   bins(): number[] {
-    return [...this.binKeys.keys()].sort((a, b) => a - b);
+    return [...this.byBin.keys()].sort((a, b) => a - b);
   }
 
   /** Every key held, ascending. */
   keys(): number[] {
-    return [...this.states.keys()].sort((a, b) => a - b);
+    const out: number[] = [];
+    for (const m of this.byBin.values()) for (const k of m.keys()) out.push(k);
+    return out.sort((a, b) => a - b);
   }
 
   /** Removes `key` and returns its encoded state, or undefined when absent. */
   exportKey(key: number): unknown {
-    const s = this.states.get(key);
-    if (s === undefined) return undefined;
-    this.states.delete(key);
     const bin = this.binOf(key);
-    const ks = this.binKeys.get(bin) as Set<number>;
-    ks.delete(key);
-    if (ks.size === 0) this.binKeys.delete(bin);
+    const m = this.byBin.get(bin);
+    const s = m?.get(key);
+    if (m === undefined || s === undefined) return undefined;
+    m.delete(key);
+    this.count--;
+    if (m.size === 0) this.byBin.delete(bin);
     return this.op.encode(s);
   }
 
   /** Installs `data` (an `encode` result) for `key`, merging into existing state. */
   importKey(key: number, data: unknown): void {
-    const incoming = this.op.decode(data);
-    const cur = this.states.get(key);
-    if (cur === undefined) this.insert(key, incoming, this.binOf(key));
-    else this.op.merge(cur, incoming);
+    const bin = this.binOf(key);
+    let m = this.byBin.get(bin);
+    if (m === undefined) {
+      m = new Map();
+      this.byBin.set(bin, m);
+    }
+    this.mergeInto(m, key, this.op.decode(data));
   }
 
   /**
@@ -135,17 +148,20 @@ export class KeyedStateStore<S> {
    * `{ bin, entries: [], bytes }` (the hand-over still happens: the protocol does not special-case it).
    */
   exportBin(bin: number): ExportedBin {
-    const ks = this.binKeys.get(bin);
-    const entries: [number, unknown][] = [];
-    if (ks !== undefined) {
-      const keys = [...ks].sort((a, b) => a - b);
-      for (const k of keys) {
-        entries.push([k, this.op.encode(this.states.get(k) as S)]);
-        this.states.delete(k);
-      }
-      this.binKeys.delete(bin);
+    const m = this.byBin.get(bin);
+    if (m === undefined) return { bin, entries: [], bytes: estimateBytes([]) };
+    this.byBin.delete(bin);
+    this.count -= m.size;
+    const keys = Float64Array.from(m.keys()).sort();
+    const entries = new Array<[number, unknown]>(keys.length);
+    let bytes = 8; // estimateBytes(entries), summed on the way: 8 + Σ (8 + 8 + estimateBytes(encoded))
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const enc = this.op.encode(m.get(k) as S);
+      entries[i] = [k, enc];
+      bytes += 16 + estimateBytes(enc);
     }
-    return { bin, entries, bytes: estimateBytes(entries) };
+    return { bin, entries, bytes };
   }
 
   /**
@@ -153,31 +169,30 @@ export class KeyedStateStore<S> {
    * entry's key does not belong to `exported.bin` (different binning on both sides).
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
-    for (const [k, data] of exported.entries) {
-      if (this.binOf(k) !== exported.bin) {
-        throw new InvariantError(`key ${k} is not in bin ${exported.bin}: binning differs between workers`, {
-          key: k,
-          bin: exported.bin,
-        });
+    const { bin, entries } = exported;
+    const held = this.byBin.get(bin);
+    const m = held ?? new Map<number, S>();
+    for (const [k, data] of entries) {
+      if (this.binOf(k) !== bin) {
+        throw new InvariantError(`key ${k} is not in bin ${bin}: binning differs between workers`, { key: k, bin });
       }
-      this.importKey(k, data);
+      this.mergeInto(m, k, this.op.decode(data));
     }
+    if (held === undefined && m.size > 0) this.byBin.set(bin, m);
   }
 
   /** key → `op.output(state)` for every key held (for final-state comparison), keys ascending. */
   snapshot(): Map<number, unknown> {
     const out = new Map<number, unknown>();
-    for (const k of this.keys()) out.set(k, this.op.output(this.states.get(k) as S));
+    for (const k of this.keys()) out.set(k, this.op.output(this.get(k) as S));
     return out;
   }
 
-  private insert(key: number, s: S, bin: number): void {
-    this.states.set(key, s);
-    let ks = this.binKeys.get(bin);
-    if (ks === undefined) {
-      ks = new Set();
-      this.binKeys.set(bin, ks);
-    }
-    ks.add(key);
+  private mergeInto(m: Map<number, S>, key: number, incoming: S): void {
+    const cur = m.get(key);
+    if (cur === undefined) {
+      m.set(key, incoming);
+      this.count++;
+    } else this.op.merge(cur, incoming);
   }
 }
