@@ -6,6 +6,8 @@ import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
 import { LearnedRouter } from './learned/router.js';
+import { SlideTable } from './learned/slide-table.js';
+import { actionModeFor } from './saspartitioner.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
 import { NO_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
@@ -26,8 +28,8 @@ export const sasAdaptiveParams = z
       { alpha: 0, checkpoint: NO_CHECKPOINT },
       { alpha: 1.5, checkpoint: 'default' },
     ]),
-    /** Hot-key slots (top-k of the exact counts). Default 10. */
-    numHotKeys: z.number().int().min(1).max(4096).default(10),
+    /** Hot-key slots (top-k of the exact counts). Default max(10, the largest checkpoint mask's keys). */
+    numHotKeys: z.number().int().min(1).max(4096).optional(),
     /** Fixed reward base. Default 0.6. */
     rewardBase: z.number().positive().default(DEFAULT_REWARD_BASE),
     /** Slides in the metric window. Default 1. */
@@ -36,6 +38,10 @@ export const sasAdaptiveParams = z
     episodeLength: z.number().int().min(1).default(128),
     /** Murmur seed of the cold route. Default 38324. */
     seed: hashSeedField,
+    /** As saspartitioner's: weight of the newest slide in the cold-load average of the residual prior. Default 0.3. */
+    priorSmoothing: z.number().gt(0).max(1).default(0.3),
+    /** As saspartitioner's: `key-deficit` (SaS) or `load-deficit` (ours). Default `load-deficit`. */
+    hotRule: z.enum(['key-deficit', 'load-deficit']).default('load-deficit'),
   });
 
 /** Validated parameters of `saspartitioner-adaptive`. */
@@ -92,22 +98,34 @@ export function nearestModel(topCounts: ArrayLike<number>, alphas: readonly numb
  */
 export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptiveParams, policies?: readonly (LearnedPolicy | undefined)[]): SasAdaptivePartitioner {
   const n = ctx.numWorkers;
-  const H = params.numHotKeys;
   const pols = params.models.map((m, i) => {
     if (policies) return policies[i];
     const id = adaptivePolicyId(m.checkpoint);
     return id ? preparedPolicy(id) : undefined;
   });
-  const routers = params.models.map((m, i) => {
+  // A model's own mask: its policy's, else its checkpoint's (made for P workers); undefined = the Zipf heuristic below.
+  const own = params.models.map((m, i): Mask | undefined => {
     const p = pols[i];
-    let mask: Mask;
-    if (p) mask = validateMask(p.mask, n, `partitioner.params.models[${i}].checkpoint.mask`);
-    else {
-      const peek = peekCheckpoint(resolveCheckpoint(m.checkpoint));
-      mask = peek?.mask && peek.numWorkers === n ? peek.mask : maskFromFrequencies(zipfTopProbabilities(m.alpha, H), n);
+    if (p) return validateMask(p.mask, n, `partitioner.params.models[${i}].checkpoint.mask`);
+    const peek = peekCheckpoint(resolveCheckpoint(m.checkpoint));
+    return peek?.mask && peek.numWorkers === n ? peek.mask : undefined;
+  });
+  // Like saspartitioner: a checkpoint may track more hot keys than SaS's 10.
+  const H = params.numHotKeys ?? Math.max(10, ...own.map((m) => m?.length ?? 0));
+  const routers = params.models.map((m, i) => {
+    const mask = own[i] ?? maskFromFrequencies(zipfTopProbabilities(m.alpha, H), n);
+    if (mask.length > H) throw new ConfigError(`partitioner.params.numHotKeys: model ${i}'s mask has ${mask.length} hot keys, numHotKeys is ${H}`, { field: 'partitioner.params.numHotKeys', got: H });
+    const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: 0, hashSeed: params.seed, hotRule: params.hotRule });
+    const p = pols[i];
+    if (p && p.actionDim !== router.actionDim) {
+      throw new ConfigError(`partitioner.params.models[${i}].checkpoint: policy action dim ${p.actionDim} does not match the mask (${router.actionDim})`, { field: `partitioner.params.models[${i}].checkpoint` });
     }
-    if (mask.length > H) throw new ConfigError(`partitioner.params.models[${i}]: mask has ${mask.length} hot keys > numHotKeys ${H}`, { field: `partitioner.params.models[${i}]` });
-    return new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: 0, hashSeed: params.seed });
+    return router;
+  });
+  // Each model applies its action as it was trained: direct (SaS) or residual over the water-filling prior.
+  const tables = params.models.map((m, i) => {
+    const { mode, scale } = actionModeFor(n, { checkpoint: m.checkpoint }, pols[i]);
+    return new SlideTable(routers[i], routers[i].mask, mode, scale, params.priorSmoothing);
   });
   const alphas = params.models.map((m) => m.alpha);
   const counts = new Float64Array(Math.max(1, ctx.numKeys));
@@ -170,9 +188,8 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
         steps++;
         action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
       }
-      const r = routers[active];
-      const changed = r.swap(topKeys, m, topCounts, action);
-      router = r;
+      const changed = tables[active].apply({ keys: topKeys, counts: topCounts, size: m }, action);
+      router = routers[active];
       if (changed || prev !== active) version++;
     },
     stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: version }),

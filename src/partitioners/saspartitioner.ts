@@ -6,7 +6,8 @@ import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
 import { LearnedRouter } from './learned/router.js';
-import { DEFAULT_RESIDUAL_SCALE, WaterFill, residualShares, type ActionMode } from './learned/prior.js';
+import { DEFAULT_RESIDUAL_SCALE, type ActionMode } from './learned/prior.js';
+import { SlideTable } from './learned/slide-table.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
 import { DEFAULT_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
@@ -157,16 +158,7 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   const obs = new Float32Array(2 * n);
   let steps = 0;
   const { mode, scale } = actionModeFor(n, params, pol);
-  // residual mode: the water-filling prior's state (ours; docs/learned.md)
-  const T = mask.length;
-  const fill = mode === 'residual' ? new WaterFill(mask, n) : undefined;
-  const base = new Float64Array(n);
-  const hot = new Float64Array(T);
-  const prior = new Float64Array(T * n);
-  const table = new Float64Array(T * n);
-  let lastAction: Float32Array | undefined;
-  const loadDeficit = router.hotRule === 'load-deficit';
-  const target = new Float64Array(n);
+  const slideTable = new SlideTable(router, mask, mode, scale, params.priorSmoothing);
   return {
     name: 'saspartitioner',
     numWorkers: n,
@@ -185,31 +177,12 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
     onSlide(report: SlideReport): void {
       window.push(report);
       const top = router.detectTop();
-      // the loads feed the residual prior and the load-deficit targets
-      if (fill || loadDeficit) router.estimateLoads(top.keys, top.size, top.counts, params.priorSmoothing, base, hot);
       let action: Float32Array | undefined;
       if (pol && window.ready) {
         steps++;
         action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
       }
-      if (!fill) {
-        router.swap(top.keys, top.size, top.counts, action);
-        if (loadDeficit) router.setTargets(router.expectedLoads(base, hot, target));
-        return;
-      }
-      fill.solve(base, hot, prior);
-      // a remote policy answers late (undefined = no new action): keep applying its last one to the new prior
-      if (action) lastAction = action;
-      router.swap(top.keys, top.size, top.counts, undefined, residualShares(mask, n, prior, lastAction, scale, table));
-      if (loadDeficit) {
-        // the level the mask allows (before spreading), moved by the action's correction
-        for (let w = 0; w < n; w++) target[w] = fill.totals[w];
-        for (let k = 0; k < T; k++) {
-          const h = Math.max(0, hot[k]);
-          for (let w = mask[k].start; w < mask[k].end; w++) target[w] += h * (table[k * n + w] - prior[k * n + w]);
-        }
-        router.setTargets(target);
-      }
+      slideTable.apply(top, action);
     },
     stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: router.version }),
   };

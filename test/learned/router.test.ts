@@ -173,4 +173,43 @@ describe('saspartitioner-adaptive', () => {
     expect(p.active).toBe(0);
     expect(p.stats().tableVersion).toBeGreaterThan(v0);
   });
+
+  it('defaults at P = 64: numHotKeys covers the shipped checkpoint\'s mask (more than SaS\'s 10 hot keys)', () => {
+    const p = createPartitioner('saspartitioner-adaptive', ctx(64, 100_000), {}) as ReturnType<typeof createSasAdaptive>;
+    const shipped = createSasPartitioner(ctx(64, 100_000), sasPartitionerParams.parse({}));
+    expect(shipped.mask.length).toBeGreaterThan(10);
+    expect(p.routers[1].mask).toEqual(shipped.mask);
+    expect(p.routers[1].numHotKeys).toBe(shipped.mask.length);
+    expect(() => createPartitioner('saspartitioner-adaptive', ctx(64, 100_000), { numHotKeys: 10 })).toThrow(/numHotKeys/);
+  });
+
+  it('a one-model adaptive partitioner routes exactly like saspartitioner with the same residual policy (exact top-k = sketch top-k here)', () => {
+    const P = 8;
+    const numKeys = 300; // sketch capacity 100·… ≥ numKeys: SpaceSaving counts exactly
+    const mask = [{ start: 0, end: 5 }, { start: 3, end: 8 }, { start: 1, end: 7 }];
+    for (const hotRule of ['load-deficit', 'key-deficit'] as const) {
+      const polA = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
+      const polB = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
+      const sas = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, sketchCapacity: 400, hotRule }), polA);
+      const ada = createSasAdaptive(ctx(P, numKeys), sasAdaptiveParams.parse({ models: [{ alpha: 1.5 }], numHotKeys: 4, hotRule }), [polB]);
+      expect(sas.actionMode).toBe('residual');
+      const keys = zipfKeys(numKeys, 1.4, 21, 10 * 2000);
+      let diff = 0;
+      let next = 0;
+      for (let slide = 0; slide < 10; slide++) {
+        const routed = new Array(P).fill(0);
+        for (let i = 0; i < 2000; i++) {
+          const k = keys[next++];
+          const a = sas.route(k);
+          if (ada.route(k) !== a) diff++;
+          routed[a]++;
+        }
+        sas.onSlide!(report(P, routed, 300 + 20 * slide));
+        ada.onSlide!(report(P, routed, 300 + 20 * slide));
+        for (let k = 0; k < mask.length; k++) for (let w = 0; w < P; w++) expect(ada.routers[0].share(k, w)).toBeCloseTo(sas.router.share(k, w), 12);
+      }
+      expect(polA.calls).toBe(10);
+      expect(diff, hotRule).toBe(0);
+    }
+  });
 });
