@@ -42,7 +42,9 @@ interface Proc {
 }
 
 function spawnWorker(jobFile: string, index: number, of: number, extra: string[] = []): Proc {
-  const child = spawn(process.execPath, [BIN, 'worker', '--job', jobFile, '--index', String(index), '--of', String(of), ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // kafkajs' own warnings and errors go to stderr (kafkajs reads KAFKAJS_LOG_LEVEL): shown if a run fails.
+  const env = { ...process.env, KAFKAJS_LOG_LEVEL: process.env.KAFKAJS_LOG_LEVEL ?? 'WARN' };
+  const child = spawn(process.execPath, [BIN, 'worker', '--job', jobFile, '--index', String(index), '--of', String(of), ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -59,6 +61,27 @@ function summaryOf(r: { code: number | null; stdout: string; stderr: string }): 
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as WorkerSummary;
   } catch {
     throw new Error(`worker printed no summary (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+/**
+ * Awaits the driver; if it fails, stops the workers (SIGTERM, then SIGKILL after 10 s) and rethrows
+ * with each worker's exit and the tail of its stderr, so that a failure on CI says what the workers did.
+ */
+async function withWorkers<T>(workers: readonly Proc[], run: Promise<T>): Promise<T> {
+  try {
+    return await run;
+  } catch (e) {
+    const ends = await Promise.all(
+      workers.map(async (w, i) => {
+        if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGTERM');
+        const timer = setTimeout(() => w.child.kill('SIGKILL'), 10_000);
+        const r = await w.exited;
+        clearTimeout(timer);
+        return `worker ${i}: exit ${r.code ?? r.signal}\n${r.stderr.split('\n').slice(-30).join('\n')}`;
+      }),
+    );
+    throw new Error(`${(e as Error).message}\n${ends.join('\n')}`, { cause: e });
   }
 }
 
@@ -149,12 +172,12 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     const N = 30_000;
     const { cfg, spec, jobFile } = setup([`maxRecords=${N}`, 'window={sizeMs: 200, slideMs: 200}'], 8);
     await createRunTopics(kafka, spec);
-    const ws = [0, 1, 2].map((i) => spawnWorker(jobFile, i, 3, ['--quiet']));
+    const ws = [0, 1, 2].map((i) => spawnWorker(jobFile, i, 3)); // progress on stderr: shown if the run fails
     procs.push(...ws);
     const sink = new CollectingSink();
     // A grace longer than the run: every slide waits for all P entries (or the end), so none arrives late.
     // Two input producers (partition p → producer p mod 2): per-partition order must still hold.
-    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 600_000, producers: 2 });
+    const res = await withWorkers(ws, runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 600_000, producers: 2 }));
     const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
 
     expect(res.records).toBe(N);
@@ -216,7 +239,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
       restart(2);
     };
     const sink = new CollectingSink(); // throws on a duplicate (window, key) result
-    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000, onMarker });
+    const res = await withWorkers([...first, ...restarted.filter((w) => w !== undefined)], runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000, onMarker }));
 
     const ends = await Promise.all(first.slice(0, 3).map((w) => w.exited));
     expect(ends.map((e) => e.signal)).toEqual(['SIGKILL', 'SIGKILL', 'SIGKILL']);
@@ -272,16 +295,19 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
       void w0.exited.then((r) => reject(new Error(`worker 0 exited before joining: ${r.stderr}`)));
     });
     const sink = new CollectingSink();
-    const res = await runDistributed(cfg, spec, {
-      sink,
-      pace: false,
-      startMs: START_MS,
-      metricsGraceMs: 1000,
-      onProduced: (n) => {
-        produced = n;
-        maybeKill();
-      },
-    });
+    const res = await withWorkers(
+      [w0, w1],
+      runDistributed(cfg, spec, {
+        sink,
+        pace: false,
+        startMs: START_MS,
+        metricsGraceMs: 1000,
+        onProduced: (n) => {
+          produced = n;
+          maybeKill();
+        },
+      }),
+    );
     expect(killed).toBe(true);
     expect((await w0.exited).signal).toBe('SIGKILL');
     const s0 = summaryOf(await w0b!.exited);
@@ -342,10 +368,10 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
       ],
     });
     await producer.disconnect();
-    const ws = [0, 1].map((i) => spawnWorker(jobFile, i, 2, ['--quiet']));
+    const ws = [0, 1].map((i) => spawnWorker(jobFile, i, 2));
     procs.push(...ws);
     const sink = new CollectingSink();
-    const res = await runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000 });
+    const res = await withWorkers(ws, runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000 }));
     const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
 
     expect(res.skipped).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, control_invalid: 1 });

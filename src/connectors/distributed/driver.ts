@@ -466,6 +466,14 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     await heartbeat();
   };
 
+  // kafkajs restarts the consumer itself after retriable failures; anything else stops it for good,
+  // and without this the driver would only notice after idleTimeoutMs of silence.
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart || failure) return;
+    failure = wrapKafkaError(e.payload.error, 'consume worker outputs', { topic: spec.topics.output });
+    notify();
+  });
+
   const wall0 = Date.now();
   let produceMs = 0;
   let records = 0;
