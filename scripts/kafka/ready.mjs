@@ -1,4 +1,6 @@
-// Readiness probe for scripts/kafka/broker.sh: exits 0 once a kafkajs admin sees a registered broker.
+// Readiness probe for scripts/kafka/broker.sh: exits 0 once a kafkajs admin sees a registered broker
+// and the broker can coordinate a consumer group. The group lookup makes a fresh broker create its
+// offsets topic now: until that topic has leaders, group joins fail (kafkajs gives up after ~10 s).
 // Usage: node ready.mjs HOST:PORT TIMEOUT_SECONDS
 import kafkajs from 'kafkajs';
 
@@ -21,6 +23,7 @@ while (Date.now() < deadline) {
     const cluster = await admin.describeCluster();
     if (cluster.brokers.length > 0 && cluster.controller !== null) {
       await admin.listTopics();
+      await admin.describeGroups(['sas-broker-ready']);
       await admin.disconnect();
       process.exit(0);
     }

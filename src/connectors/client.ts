@@ -2,6 +2,7 @@
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.js';
+import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
 
 /** Options of a Kafka client (validated; errors name the field under `kafka`). */
 export const kafkaClientOptions = z.strictObject({
@@ -51,4 +52,33 @@ export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] |
   const v = env.KAFKA_BROKERS?.trim();
   if (!v) return undefined;
   return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/**
+ * Waits until the broker can coordinate consumer group `groupId`, polling with a group lookup.
+ * A fresh broker creates its offsets topic on the first group request and answers "coordinator not
+ * available" until that topic's partitions have leaders, which can take longer than kafkajs' own
+ * retries on a loaded machine; kafkajs then fails the join with a non-retriable
+ * KafkaJSGroupCoordinatorNotFound and does not restart the consumer. Call this before a consumer
+ * joins. Throws KafkaUnavailableError (context: operation, groupId, waitedMs) when the coordinator is
+ * still missing after `timeoutMs`, or at once on a non-retriable error.
+ */
+export async function awaitGroupCoordinator(kafka: Kafka, groupId: string, timeoutMs = 60_000): Promise<void> {
+  const t0 = Date.now();
+  const admin = kafka.admin();
+  try {
+    for (let backoff = 250; ; backoff = Math.min(backoff * 2, 2000)) {
+      try {
+        await admin.connect();
+        await admin.describeGroups([groupId]);
+        return;
+      } catch (e) {
+        const waitedMs = Date.now() - t0;
+        if (!isRetriableKafkaError(e) || waitedMs + backoff > timeoutMs) throw wrapKafkaError(e, 'find group coordinator', { groupId, waitedMs });
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }

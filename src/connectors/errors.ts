@@ -15,13 +15,15 @@ export class KafkaUnavailableError extends SasError {
 /**
  * Whether a kafkajs error is worth retrying: kafkajs wraps a retriable failure (e.g. ECONNREFUSED while
  * the broker restarts) into a non-retriable one once its own retries are spent, so, as kafkajs'
- * consumer does, look at the original cause and treat "retries exceeded" as retriable.
+ * consumer does, look at the original cause and treat "retries exceeded" as retriable. Unlike kafkajs,
+ * "group coordinator not found" counts as retriable too: kafkajs raises it after its retries on
+ * COORDINATOR_NOT_AVAILABLE, which a fresh broker answers until its offsets topic has leaders.
  */
 export function isRetriableKafkaError(e: unknown): boolean {
   let cur: unknown = e;
   for (let depth = 0; depth < 8 && typeof cur === 'object' && cur !== null; depth++) {
     const o = cur as { name?: unknown; retriable?: unknown; cause?: unknown };
-    if (o.name === 'KafkaJSNumberOfRetriesExceeded') return true;
+    if (o.name === 'KafkaJSNumberOfRetriesExceeded' || o.name === 'KafkaJSGroupCoordinatorNotFound') return true;
     if (o.cause === undefined || o.cause === cur) return o.retriable === true;
     cur = o.cause;
   }

@@ -1,5 +1,5 @@
 // Public surface of the connectors subsystem: Kafka client, source, sink, partitioner adapter, codec.
-export { brokersFromEnv, createKafkaClient, kafkaClientOptions } from './client.js';
+export { awaitGroupCoordinator, brokersFromEnv, createKafkaClient, kafkaClientOptions } from './client.js';
 export type { KafkaClientOptions } from './client.js';
 export { decodeRecordInto, encodeRecordKey, encodeRecordValue, MALFORMED_REASONS, MAX_KEYS, RECORD_VALUE_BYTES } from './codec.js';
 export type { MalformedReason, RecordColumns } from './codec.js';

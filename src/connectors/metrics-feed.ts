@@ -7,6 +7,7 @@ import type { SlideReport } from '../common/metrics.js';
 import { parseOrThrow } from '../common/validate.js';
 import { MetricsCollector, SlideAccumulator } from '../engine/metrics/collector.js';
 import { accumulateWorkerMetrics, decodeOutput, type OutputMessage } from './distributed/messages.js';
+import { awaitGroupCoordinator } from './client.js';
 import { wrapKafkaError } from './errors.js';
 import type { KafkaCustomPartitioner } from './partitioner.js';
 
@@ -105,11 +106,13 @@ export async function feedConsumerMetrics(
     }
   };
 
-  const consumer: Consumer = kafka.consumer({ groupId: o.groupId ?? `sas-metrics-${randomUUID().slice(0, 8)}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  const groupId = o.groupId ?? `sas-metrics-${randomUUID().slice(0, 8)}`;
+  const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let joinedResolve: () => void = () => undefined;
   const joinedP = new Promise<void>((r) => (joinedResolve = r));
   consumer.on(consumer.events.GROUP_JOIN, () => joinedResolve());
   try {
+    await awaitGroupCoordinator(kafka, groupId);
     await consumer.connect();
     await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
     await consumer.run({

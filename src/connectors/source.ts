@@ -7,6 +7,7 @@ import { parseOrThrow } from '../common/validate.js';
 import { decodeRecordInto, MALFORMED_REASONS, MAX_KEYS } from './codec.js';
 import type { MalformedReason, RecordColumns } from './codec.js';
 import { staticAssigner } from './assigner.js';
+import { awaitGroupCoordinator } from './client.js';
 import { wrapKafkaError } from './errors.js';
 import { RateLimiter } from './rate.js';
 
@@ -315,6 +316,7 @@ export function createKafkaSource(
     async start() {
       try {
         if (dlq) await dlq.connect();
+        await awaitGroupCoordinator(kafka, o.groupId);
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: o.fromBeginning });
         await consumer.run({

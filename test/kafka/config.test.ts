@@ -57,6 +57,8 @@ describe('connector options', () => {
     const gaveUp = Object.assign(new Error('ECONNREFUSED'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: conn });
     expect(isRetriableKafkaError(gaveUp)).toBe(true);
     expect(isRetriableKafkaError(Object.assign(new Error('n'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false }))).toBe(true);
+    // A fresh broker's coordinator shows up late; kafkajs calls the lookup's failure non-retriable.
+    expect(isRetriableKafkaError(Object.assign(new Error('c'), { name: 'KafkaJSGroupCoordinatorNotFound', retriable: false }))).toBe(true);
     const fatal = Object.assign(new Error('bad'), { name: 'KafkaJSNonRetriableError', retriable: false, cause: Object.assign(new Error('auth'), { retriable: false }) });
     expect(isRetriableKafkaError(fatal)).toBe(false);
     expect(wrapKafkaError(gaveUp, 'produce').retriable).toBe(true);

@@ -3,6 +3,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  awaitGroupCoordinator,
   createKafkaClient,
   createKafkaPartitioner,
   createKafkaSink,
@@ -12,7 +13,7 @@ import {
 } from '../../src/connectors/index.js';
 import type { KafkaRecordBatch, KafkaSource, SourceClock } from '../../src/connectors/index.js';
 import { createPartitioner } from '../../src/partitioners/index.js';
-import { announceSkip, countKeys, createTopic, ensureBroker, kafkaSkipReason, topicMessageCount, uniqueTopic, waitFor, zipfRecords } from './broker.js';
+import { announceSkip, countKeys, createTopic, ensureBroker, freePortPair, kafkaSkipReason, topicMessageCount, uniqueTopic, waitFor, zipfRecords } from './broker.js';
 
 const skip = kafkaSkipReason();
 announceSkip('kafka source/sink', skip);
@@ -308,5 +309,18 @@ describe.skipIf(skip !== null)('kafka source/sink (real broker)', () => {
     await waitFor(() => records >= N, 60_000, 'all records after resume');
     expect(records).toBe(N);
     expect(whilePaused).toBe(0);
+  });
+
+  it('awaitGroupCoordinator: resolves for a new group on the running broker; a dead broker fails with KAFKA_UNAVAILABLE naming the group', async () => {
+    await awaitGroupCoordinator(kafka, `sas-test-coord-${Date.now()}`, 60_000);
+    const port = await freePortPair(); // nothing listens there
+    const dead = createKafkaClient({ brokers: [`127.0.0.1:${port}`], clientId: 'sas-test-dead', logLevel: 'nothing', retries: 0, connectionTimeoutMs: 500 });
+    const err = await awaitGroupCoordinator(dead, 'g-dead', 1500).then(
+      () => null,
+      (e: unknown) => e as { code?: string; retriable?: boolean; context?: Record<string, unknown> },
+    );
+    expect(err?.code).toBe('KAFKA_UNAVAILABLE');
+    expect(err?.retriable).toBe(true);
+    expect(err?.context).toMatchObject({ operation: 'find group coordinator', groupId: 'g-dead' });
   });
 });

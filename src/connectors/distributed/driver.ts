@@ -12,7 +12,7 @@ import { CountingSink } from '../../engine/sink.js';
 import { RateSchedule } from '../../engine/source.js';
 import { SplitTracker } from '../../engine/split-tracker.js';
 import { paneOf, panesPerWindow } from '../../engine/window.js';
-import { createKafkaClient } from '../client.js';
+import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
 import { encodeRecordKey, encodeRecordValue, RECORD_VALUE_BYTES } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
 import { createKafkaSink, type KafkaSink } from '../sink.js';
@@ -452,7 +452,8 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     }
   };
 
-  const consumer: Consumer = kafka.consumer({ groupId: `${spec.groupPrefix}.driver.${randomUUID().slice(0, 8)}`, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  const outputGroupId = `${spec.groupPrefix}.driver.${randomUUID().slice(0, 8)}`;
+  const consumer: Consumer = kafka.consumer({ groupId: outputGroupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   const eachBatch = async ({ batch, heartbeat }: EachBatchPayload): Promise<void> => {
     if (failure) return;
     try {
@@ -480,6 +481,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
   let tRel = 0;
   try {
     for (const l of lanes) await l.sink.connect();
+    await awaitGroupCoordinator(kafka, outputGroupId);
     await consumer.connect();
     await consumer.subscribe({ topics: [spec.topics.output], fromBeginning: true });
     await consumer.run({ eachBatch, eachBatchAutoResolve: true, autoCommit: false });

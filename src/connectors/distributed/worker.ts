@@ -7,7 +7,7 @@ import { LogHistogram } from '../../engine/metrics/histogram.js';
 import { paneOf, panesPerWindow } from '../../engine/window.js';
 import { buildPayloads, createTask, type TaskOperator } from '../../tasks/index.js';
 import { staticAssigner } from '../assigner.js';
-import { createKafkaClient } from '../client.js';
+import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
 import { decodeRecordInto, type MalformedReason } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
 import { createKafkaSink, type KafkaSink } from '../sink.js';
@@ -158,6 +158,7 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   const states = new Map<number, PartitionState<unknown>>();
 
   // Committed offsets and their metadata (the last window closed) decide where each partition resumes.
+  await awaitGroupCoordinator(kafka, groupId);
   const admin = kafka.admin();
   try {
     await admin.connect();
