@@ -25,6 +25,18 @@ describe('golden sequences', () => {
     expect(createPartitioner('hash', ctxWith(10), { seed: 0 }).route(0)).toBe(4);
   });
 
+  it('murmurWorker never returns -0 (negative hashes that are multiples of a non-power-of-two n)', () => {
+    let zeros = 0;
+    for (const n of [3, 10, 64]) {
+      for (let key = 0; key < 2000; key++) {
+        const w = murmurWorker(key, 7, n);
+        expect(Object.is(w, -0)).toBe(false);
+        if (w === 0) zeros++;
+      }
+    }
+    expect(zeros).toBeGreaterThan(100); // the zero case was exercised
+  });
+
   it('shuffle: round robin regardless of key', () => {
     expect(routeAll(createPartitioner('shuffle', ctxWith(3)), [9, 9, 9, 1, 2])).toEqual([0, 1, 2, 0, 1]);
   });

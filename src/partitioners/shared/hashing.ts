@@ -15,7 +15,8 @@ export function murmurWorker(key: number, seed: number, n: number): number {
   const h = murmur3Int(key, seed) | 0;
   if (n > 1 && (n & (n - 1)) === 0) return h & (n - 1);
   const r = h % n;
-  return r < 0 ? r + n : r;
+  // `| 0` turns the -0 of a negative multiple of n into 0 (same index, but Object.is and toEqual differ).
+  return r < 0 ? r + n : r | 0;
 }
 
 /** `key mod n` for a non-negative key (Dalton/SaS baselines' cold route; see partitioners.md §1 pitfall 1). */
