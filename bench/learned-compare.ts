@@ -10,7 +10,18 @@ import { prepareLearnedPartitioner } from '../src/partitioners/learned/prepare.j
 const DURATION = Number(process.env.DURATION_MS ?? 30_000);
 const WARMUP = Number(process.env.WARMUP_SLIDES ?? 5);
 const BASELINES = (process.env.PARTITIONERS ?? 'hash,pkg,d-choices,w-choices,cam,dagreedy,flexd,dalton,dalton-metrics').split(',').filter(Boolean);
-const CHECKPOINTS = (process.env.CHECKPOINTS ?? 'uniform=none,default=default').split(',').filter(Boolean).map((s) => s.split('=') as [string, string]);
+/** CHECKPOINTS entries "label=dir": split at the first '=', so a directory may contain '='; a label may not. */
+const CHECKPOINTS = (process.env.CHECKPOINTS ?? 'uniform=none,default=default')
+  .split(',')
+  .filter(Boolean)
+  .map((s): [string, string] => {
+    const i = s.indexOf('=');
+    if (i <= 0 || i === s.length - 1) {
+      console.error(`CHECKPOINTS: expected "label=dir" entries separated by commas, got ${JSON.stringify(s)}`);
+      process.exit(2);
+    }
+    return [s.slice(0, i), s.slice(i + 1)];
+  });
 const SHIFT = process.env.SHIFT !== '0';
 const SEED = Number(process.env.SEED ?? 1);
 /** VARIANTS: JSON list of {label, params} — saspartitioner runs with explicit partitioner params (added to the CHECKPOINTS runs). */

@@ -3,6 +3,7 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
 import { buildJob, runJob } from '../src/engine/job.js';
@@ -12,11 +13,27 @@ import { ZipfWorkload } from '../src/tasks/index.js';
 
 const quick = process.argv.includes('--quick');
 const real = process.argv.includes('--real');
+
+/** `--name N`: a positive integer option, or `fallback`; anything else exits with an error naming the option. */
+function intArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v <= 0) {
+    console.error(`${name}: expected a positive integer, got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+    process.exit(2);
+  }
+  return v;
+}
+
 const P = 8;
-const numKeys = quick ? 200_000 : 1_000_000;
-const binBits = 10;
-const atMs = 5000;
-const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${quick ? 8000 : 12000}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
+// --keys and --at scale the state that moves (more distinct keys seen before the migration);
+// --bin-bits sets the bin count (2^bits). Defaults: 1M keys (200k with --quick), 5000 ms, 10.
+const numKeys = intArg('--keys', quick ? 200_000 : 1_000_000);
+const binBits = intArg('--bin-bits', 10);
+const atMs = intArg('--at', 5000);
+const durationMs = atMs + (quick ? 3000 : 7000);
+const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
 
 // The hot key's bin, so that the plan surely moves it.
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
