@@ -138,7 +138,8 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     await runJob(built, {
       onSlide: (r) => {
         const part = prepared.created();
-        if (!part || part.steps === 0) return;
+        // After the stop decision the job drains: its last, partial slide is not a training slide.
+        if (!part || part.steps === 0 || stoppedBy !== 'job_end') return;
         iterations = part.steps;
         imbalance.push(r.job.imbalanceBusy);
         if (!opts.evaluate && job.clock === 'virtual' && iterations % online.checkpointEvery === 0) {

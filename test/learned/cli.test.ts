@@ -1,5 +1,5 @@
 // The learned commands' config loading and CLI errors: bad input names the field and exits with code 2.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -72,4 +72,29 @@ describe('sas collect / train / agent errors', () => {
     const e = await run(['agent', '--port', '70000']);
     expect(e.code).toBe(2);
   });
+});
+
+describe('sas train online (virtual clock, real gradient steps)', () => {
+  it('records one imbalance per training iteration (not the drain slide), stops at maxIterations and writes a loadable checkpoint', async () => {
+    const { trainOnlineCommand } = await import('../../src/cli/train.js');
+    const out = path.join(dir, 'online-ckpt');
+    const { job, section } = loadSectioned('params/train-online.yaml', 'online', onlineSectionSchema, [
+      'job.durationMs=20000',
+      'online.maxIterations=4',
+      'online.minIterations=4',
+      'online.checkpointEvery=100',
+      'online.agent={batchSize: 4, trainingIntensity: 1}',
+      `online.out=${out}`,
+    ]);
+    const r = await trainOnlineCommand(job, section, 'default', { quiet: true, log: () => undefined });
+    expect(r.stoppedBy).toBe('max_iterations');
+    expect(r.iterations).toBe(4);
+    // One busy imbalance per iteration: the partial slide the job drains after the stop is not one.
+    expect(r.imbalance).toHaveLength(4);
+    for (const x of r.imbalance) expect(x).toBeGreaterThanOrEqual(0);
+    expect(r.checkpoint).toBe(out);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { numWorkers?: number; actionMode?: string };
+    expect(manifest.numWorkers).toBe(64);
+    expect(manifest.actionMode).toBe('residual');
+  }, 120_000);
 });
