@@ -127,7 +127,7 @@ export function addLearnedCommands(program: Command): void {
       const r = await trainOnlineCommand(job, section, o.checkpoint, { evaluate: o.evaluate, quiet: o.quiet });
       const tail = r.imbalance.slice(-10);
       const mean = tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
-      process.stdout.write(`${o.evaluate ? 'evaluate' : 'train online'}: ${r.iterations} iterations, stopped by ${r.stoppedBy}, mean busy imbalance of the last ${tail.length} ${o.evaluate ? "" : "training "}slides ${mean.toFixed(4)}${r.checkpoint ? `, checkpoint ${r.checkpoint}` : ''}\n`);
+      process.stdout.write(`${o.evaluate ? 'evaluate' : 'train online'}: ${r.iterations} iterations, stopped by ${r.stoppedBy}, mean busy imbalance of the last ${tail.length} ${o.evaluate ? '' : 'training '}slides ${mean.toFixed(4)}${r.checkpoint ? `, checkpoint ${r.checkpoint}` : ''}\n`);
     });
   program
     .command('agent')
