@@ -5,14 +5,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { brokersFromEnv, createKafkaClient } from '../src/connectors/index.js';
 import { createRunTopics, makeSpec, runDistributed } from '../src/connectors/distributed/index.js';
 import { loadJobConfig } from '../src/engine/config.js';
 import { CountingSink } from '../src/engine/sink.js';
+import { repoRoot } from './repo-root.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = repoRoot(import.meta.url);
 const P = 8;
 const W = 3;
 const N = Number(process.argv[2] ?? 150_000);

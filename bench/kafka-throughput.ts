@@ -5,15 +5,15 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { brokersFromEnv, createKafkaClient, createKafkaSink, createKafkaSource } from '../src/connectors/index.js';
 import { ZipfWorkload } from '../src/tasks/workloads/zipf.js';
 import { runCommand } from '../src/cli/run.js';
 import { validateJob } from '../src/engine/config.js';
+import { repoRoot } from './repo-root.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = repoRoot(import.meta.url);
 const P = 8;
 const NUM_KEYS = 10_000;
 const N = Number(process.argv[2] ?? 400_000);
