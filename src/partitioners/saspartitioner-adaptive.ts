@@ -188,6 +188,8 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
         steps++;
         action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
       }
+      // A model that was idle takes over the slide its predecessor routed, so its prior starts from that slide's loads.
+      if (active !== prev) routers[active].adoptSlide(routers[prev]);
       const changed = tables[active].apply({ keys: topKeys, counts: topCounts, size: m }, action);
       router = routers[active];
       if (changed || prev !== active) version++;

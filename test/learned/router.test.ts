@@ -212,4 +212,47 @@ describe('saspartitioner-adaptive', () => {
       expect(diff, hotRule).toBe(0);
     }
   });
+
+  it('a model switched to takes over the slide its predecessor routed: its load estimates equal those of a router that routed the slide itself', () => {
+    const P = 8;
+    const numKeys = 2000;
+    const H = 6;
+    const maskA = [{ start: 0, end: 8 }, { start: 0, end: 4 }, { start: 4, end: 8 }]; // 3 true slots
+    const maskB = [{ start: 0, end: 6 }, { start: 2, end: 8 }, { start: 1, end: 5 }, { start: 3, end: 7 }, { start: 0, end: 3 }]; // 5 true slots
+    const mk = (mask: typeof maskA) => new LearnedRouter({ numWorkers: P, numKeys, numHotKeys: H, mask, sketchCapacity: 0, hotRule: 'load-deficit' });
+    const prev = mk(maskA); // routed the slides
+    const idle = mk(maskB); // the model switched to: idle, with stale slots of its own
+    const self = mk(maskB); // reference: same mask as `idle`, routed the same slides with prev's slots
+    idle.swap([5, 6, 7], 3, [1, 1, 1], null);
+    const keys = zipfKeys(numKeys, 1.3, 9, 3 * 4000);
+    const ranks = Array.from(rankToKeyIds(numKeys, 9).slice(0, 8));
+    let next = 0;
+    const base = { a: new Float64Array(P), b: new Float64Array(P) };
+    const hot = { a: new Float64Array(maskB.length), b: new Float64Array(maskB.length) };
+    for (let slide = 0; slide < 3; slide++) {
+      const top = ranks.slice(slide % 2, (slide % 2) + H);
+      const counts = top.map((_, i) => 1000 - i);
+      for (const r of [prev, self]) {
+        r.estimateLoads(top, H, counts, 0.3, base.a, hot.a); // keeps the cold average going, as SlideTable does
+        r.swap(top, H, counts, null);
+      }
+      for (let i = 0; i < 4000; i++) {
+        const k = keys[next++];
+        prev.route(k);
+        self.route(k);
+      }
+    }
+    const newTop = ranks.slice(2, 2 + H);
+    const newCounts = newTop.map((_, i) => 900 - i);
+    // Without adopting, the idle router has no records of the slide: every estimate is 0.
+    idle.estimateLoads(newTop, H, newCounts, 0.3, base.a, hot.a);
+    expect(base.a.reduce((x, y) => x + y, 0)).toBe(0);
+    idle.adoptSlide(prev);
+    idle.estimateLoads(newTop, H, newCounts, 0.3, base.a, hot.a);
+    self.estimateLoads(newTop, H, newCounts, 0.3, base.b, hot.b);
+    expect(base.a.reduce((x, y) => x + y, 0)).toBeGreaterThan(0);
+    for (let w = 0; w < P; w++) expect(base.a[w]).toBeCloseTo(base.b[w], 9);
+    for (let k = 0; k < maskB.length; k++) expect(hot.a[k]).toBeCloseTo(hot.b[k], 9);
+    expect(() => idle.adoptSlide(new LearnedRouter({ numWorkers: P, numKeys, numHotKeys: H + 1, mask: maskA, sketchCapacity: 0 }))).toThrow(/adoptSlide/);
+  });
 });

@@ -3,6 +3,7 @@ import type { Mask } from '../../rl-agent/mask.js';
 import { maskActionDim, routingShares } from '../../rl-agent/mask.js';
 import { murmurWorker, DEFAULT_HASH_SEED } from '../shared/hashing.js';
 import { SpaceSaving } from '../shared/hot-keys.js';
+import { InvariantError } from '../../common/errors.js';
 
 /**
  * How a true hot key's record picks a worker inside its mask range (only workers with a positive
@@ -202,6 +203,47 @@ export class LearnedRouter {
     const m = this.sketch.top(this.numHotKeys, this.topKeys, this.topCounts);
     this.sketch.reset();
     return { keys: this.topKeys, counts: this.topCounts, size: m };
+  }
+
+  /**
+   * Takes over the slide observations of `from`, another router over the same workers, keys, slot
+   * count and cold hash, which routed the slide that just ended while this one was idle
+   * (`saspartitioner-adaptive` switching models). Afterwards `estimateLoads` here sees what it would
+   * have seen had this router routed that slide with `from`'s slots: the same slot keys, their
+   * records (per worker where both routers hold the slot as a true slot, else spread evenly or
+   * summed), the per-worker cold records, and `from`'s averaged cold fractions. Shares, targets and
+   * `version` stay this router's own; the next `swap` installs the new table. Throws InvariantError
+   * when the two routers are not comparable.
+   */
+  adoptSlide(from: LearnedRouter): void {
+    const n = this.numWorkers;
+    if (from === this) return;
+    if (from.numWorkers !== n || from.numHotKeys !== this.numHotKeys || from.slotOf.length !== this.slotOf.length || from.hashSeed !== this.hashSeed) {
+      throw new InvariantError('adoptSlide: routers differ in workers, hot-key slots, keys or hash seed', { workers: [from.numWorkers, n], slots: [from.numHotKeys, this.numHotKeys] });
+    }
+    for (let s = 0; s < this.numHotKeys; s++) {
+      const k = this.hotKeys[s];
+      if (k >= 0 && k < this.slotOf.length) this.slotOf[k] = -1;
+    }
+    const T = this.lo.length;
+    const fromT = from.lo.length;
+    this.slideCounts.fill(0);
+    this.rrCounts.fill(0);
+    for (let s = 0; s < this.numHotKeys; s++) {
+      const k = from.hotKeys[s];
+      this.hotKeys[s] = k;
+      if (k >= 0 && k < this.slotOf.length) this.slotOf[k] = from.slotOf[k];
+      let total = 0;
+      if (s < fromT) for (let w = 0; w < n; w++) total += from.slideCounts[s * n + w];
+      else total = from.rrCounts[s];
+      if (s >= T) this.rrCounts[s] = total;
+      else if (s < fromT) this.slideCounts.set(from.slideCounts.subarray(s * n, (s + 1) * n), s * n);
+      else this.slideCounts.fill(total / n, s * n, (s + 1) * n);
+    }
+    this.hotCounts.set(from.hotCounts);
+    this.slideCold.set(from.slideCold);
+    this.coldFrac.set(from.coldFrac);
+    this.coldInit = from.coldInit;
   }
 
   /**
