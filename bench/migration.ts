@@ -3,7 +3,8 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F]
+// --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
 import { buildJob, runJob } from '../src/engine/job.js';
@@ -32,6 +33,16 @@ const P = 8;
 const numKeys = intArg('--keys', quick ? 200_000 : 1_000_000);
 const binBits = intArg('--bin-bits', 10);
 const atMs = intArg('--at', 5000);
+const replicate = (() => {
+  const i = process.argv.indexOf('--replicate');
+  if (i < 0) return 0;
+  const v = Number(process.argv[i + 1]);
+  if (!(v > 0 && v <= 1)) {
+    console.error(`--replicate: expected a share in (0, 1], got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+    process.exit(2);
+  }
+  return v;
+})();
 const durationMs = atMs + (quick ? 3000 : 7000);
 const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
 
@@ -40,9 +51,10 @@ const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
 const hotBin = createBinning({ binBits }).binOf(zipf.rankToKey[0]);
 
 /** One run; `strategy` 'none' = no migration, judged over [atMs, atMs + noneWindowMs]. */
-async function once(strategy: string, noneWindowMs = 0) {
-  const none = strategy === 'none';
-  const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${none ? 'batched' : strategy}`]);
+async function once(label: string, noneWindowMs = 0, replicas = 0) {
+  const none = label === 'none';
+  const strategy = label.replace('+replicas', '');
+  const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${none ? 'batched' : strategy}`, `migration.replicate=${replicas}`]);
   const job = buildJob(cfg);
   const numBins = 2 ** binBits;
   // Every bin owned by a worker in the first half moves to the worker P/2 further (half of the state).
@@ -64,14 +76,16 @@ async function once(strategy: string, noneWindowMs = 0) {
     ccdf.push(`${(bucketUpper(i) / 1000).toFixed(3)} ${(above / h.total).toExponential(4)} ${h.counts[i]}`);
   }
   mkdirSync('results/bench/migration', { recursive: true });
-  const tag = `${real ? 'real-' : ''}${strategy}`;
+  const tag = `${real ? 'real-' : ''}${label}`;
   writeFileSync(`results/bench/migration/${tag}-timeline.json`, JSON.stringify(timeline) + '\n');
   writeFileSync(`results/bench/migration/${tag}-ccdf.txt`, '# latency_ms fraction_greater count\n' + ccdf.join('\n') + '\n');
   return {
-    strategy,
+    strategy: label,
+    replicate: replicas,
     steps: m?.steps.length ?? 0,
     moves: m?.moves ?? 0,
     bytes: m?.bytes ?? 0,
+    replicaBytes: m?.replicaBytes ?? 0,
     durationMs: m?.durationMs ?? NaN,
     spanMs: m?.spanMs ?? NaN,
     maxLatencyDuringMs: maxOf(during),
@@ -83,14 +97,15 @@ async function once(strategy: string, noneWindowMs = 0) {
 const rows = [];
 for (const s of ['all-at-once', 'fluid', 'batched', 'chunked']) rows.push(await once(s));
 rows.push(await once('none', rows[2].spanMs));
+if (replicate > 0) for (const s of ['fluid', 'batched']) rows.push(await once(`${s}+replicas`, 0, replicate));
 const aao = rows[0].maxLatencyDuringMs;
 const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span' },
+  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });
 writeFileSync(`results/bench/migration${real ? '-real' : ''}.json`, JSON.stringify(out, null, 2) + '\n');
-console.table(out.rows.map((r) => ({ strategy: r.strategy, steps: r.steps, moves: r.moves, MB: (r.bytes / 1e6).toFixed(1), durationMs: r.durationMs.toFixed(1), maxLatMs: r.maxLatencyDuringMs.toFixed(2), beforeMs: r.maxLatencyBeforeMs.toFixed(2), ratio: r.maxLatencyRatioVsAllAtOnce.toFixed(3) })));
+console.table(out.rows.map((r) => ({ strategy: r.strategy, steps: r.steps, moves: r.moves, MB: (r.bytes / 1e6).toFixed(1), replicaMB: (r.replicaBytes / 1e6).toFixed(1), durationMs: r.durationMs.toFixed(1), maxLatMs: r.maxLatencyDuringMs.toFixed(2), beforeMs: r.maxLatencyBeforeMs.toFixed(2), ratio: r.maxLatencyRatioVsAllAtOnce.toFixed(3) })));

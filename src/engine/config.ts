@@ -121,6 +121,14 @@ export const jobSchema = z.strictObject({
       entryCostUs: z.number().min(0).default(1),
       /** Pause between migration steps, ms (Megaphone's drain gap). Default 0. */
       gapMs: z.number().min(0).default(0),
+      /**
+       * Standby copies (Spacker's replication, per plan): the share of each plan's moves, the last in plan
+       * order, whose bins are first copied to their destination in the background; at the move only the
+       * keys changed since travel. Default 0 (none).
+       */
+      replicate: z.number().min(0).max(1).default(0),
+      /** A standby copy is made this many steps before its bin moves (YAML `.inf`: all when the plan starts). Default 1. */
+      replicaLeadSteps: z.number().int().min(1).or(z.literal(Infinity)).default(1),
     })
     .prefault({}),
   ramp: z

@@ -461,13 +461,13 @@ class VirtualKeyed<P> {
     for (;;) {
       const marker = this.router.poll(t);
       if (!marker) return;
-      for (let w = 0; w < this.P; w++) this.handle(this.endpoints[w].onEpochMarker(marker.epoch, marker.moves), t);
+      for (let w = 0; w < this.P; w++) this.handle(this.endpoints[w].onEpochMarker(marker.epoch, marker.moves, marker.replicas), t);
     }
   }
 
   private start(owners: readonly number[], binRate: Float64Array | undefined): void {
-    const plan = planMigration(this.router.map, BinMap.fromOwners(owners, this.P), this.m.strategy, { order: this.m.order }, binRate ? { binRate } : {});
-    if (plan.steps.length > 0) this.router.start(plan, { gapMs: this.m.gapMs });
+    const plan = planMigration(this.router.map, BinMap.fromOwners(owners, this.P), this.m.strategy, { order: this.m.order, replicate: this.m.replicate ?? 0 }, binRate ? { binRate } : {});
+    if (plan.steps.length > 0) this.router.start(plan, { gapMs: this.m.gapMs, replicaLeadSteps: this.m.replicaLeadSteps ?? 1 });
   }
 
   private handle(out: { outgoing: StateMsg[]; installed: { bin: number }[] }, t: number): void {
@@ -487,7 +487,9 @@ class VirtualKeyed<P> {
       const { at, msg } = this.pending[k];
       if (at > t) return;
       this.pending.splice(k, 1);
-      const installedAt = this.work(msg.to, at, (msg.entries.length * this.m.entryCostUs) / 1000);
+      // a standby copy is only kept on arrival; installing a delta decodes the copy and the delta
+      const entries = msg.kind === 'replica' ? 0 : msg.entries.length + (msg.kind === 'delta' ? this.endpoints[msg.to].replicaEntries(msg.bin) : 0);
+      const installedAt = this.work(msg.to, at, (entries * this.m.entryCostUs) / 1000);
       this.replayAt = installedAt;
       this.replayWorker = msg.to;
       const out = this.endpoints[msg.to].onState(msg);

@@ -64,6 +64,25 @@ describe('migration on the virtual clock', () => {
     expect(u.res.migrations.length).toBe(0);
   });
 
+  it('standby copies (migration.replicate): exact, and the moves that reload a copy send only the keys changed since', async () => {
+    for (const strategy of ['fluid', 'batched', 'chunked']) {
+      const sched = (P: number, numBins: number) => {
+        const rng = new Rng(11);
+        return Array.from({ length: 4 }, (_, i) => ({ atMs: 300 + i * 600, owners: Array.from({ length: numBins }, () => rng.int(P)) }));
+      };
+      const base = ['workers=6', `migration.strategy=${strategy}`, 'migration.binBits=6', 'durationMs=3000', 'seed=5'];
+      const full = await run(base, sched);
+      const rep = await run([...base, 'migration.replicate=1'], sched);
+      expectExact(rep.sink, rep.ref);
+      const sum = (ms: typeof rep.res.migrations, f: (m: (typeof ms)[number]) => number) => ms.reduce((a, m) => a + f(m), 0);
+      expect(sum(rep.res.migrations, (m) => m.moves), strategy).toBe(sum(full.res.migrations, (m) => m.moves));
+      expect(sum(full.res.migrations, (m) => m.replicaBytes)).toBe(0);
+      expect(sum(rep.res.migrations, (m) => m.replicaBytes), strategy).toBeGreaterThan(0);
+      // bytes moved at the steps: only changed keys for the reloaded bins
+      expect(sum(rep.res.migrations, (m) => m.bytes), strategy).toBeLessThan(sum(full.res.migrations, (m) => m.bytes));
+    }
+  });
+
   it('a plan naming an unknown worker is rejected before anything moves', async () => {
     await expect(run(['workers=4', 'durationMs=1000'], (_P, numBins) => [{ atMs: 100, owners: Array.from({ length: numBins }, () => 9) }])).rejects.toMatchObject({ code: 'PLAN_INVALID' });
   });
@@ -80,6 +99,15 @@ describe('migration on the real clock (worker threads)', () => {
       expect(res.migrations.reduce((a, m) => a + m.moves, 0)).toBeGreaterThan(20);
     });
   }
+  it('batched with standby copies across threads keeps the final state exact and reloads copies', async () => {
+    const { res, sink, ref } = await run(['workers=4', 'clock=real', 'threads=2', 'migration.strategy=batched', 'migration.replicate=1', 'migration.binBits=5', 'durationMs=1500'], (P, numBins) => {
+      const rng = new Rng(7);
+      return Array.from({ length: 3 }, (_, i) => ({ atMs: 200 + i * 300, owners: Array.from({ length: numBins }, () => rng.int(P)) }));
+    });
+    expectExact(sink, ref);
+    expect(res.migrations.reduce((a, m) => a + m.moves, 0)).toBeGreaterThan(20);
+    expect(res.migrations.reduce((a, m) => a + m.replicaBytes, 0)).toBeGreaterThan(0);
+  });
   it('dalton migrates automatically on the real clock too, exactly', async () => {
     const d = await run(['workers=4', 'clock=real', 'threads=2', 'partitioner.name=dalton', 'durationMs=2500']);
     expectExact(d.sink, d.ref);

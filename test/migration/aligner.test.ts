@@ -22,13 +22,13 @@ describe('EpochAligner', () => {
     expect(a.heldItems).toBe(3);
     expect(a.record(1, 'd0')).toBe(true);
     expect(a.marker(1, 1, [...moves])).toEqual([
-      { kind: 'marker', epoch: 1, moves },
+      { kind: 'marker', epoch: 1, moves, replicas: [] },
       { kind: 'record', record: 'b1' },
     ]);
     expect(a.alignedEpoch).toBe(1);
     expect(a.record(1, 'e1')).toBe(true);
     expect(a.marker(1, 2, [])).toEqual([
-      { kind: 'marker', epoch: 2, moves: [] },
+      { kind: 'marker', epoch: 2, moves: [], replicas: [] },
       { kind: 'record', record: 'c2' },
     ]);
     expect(a.heldItems).toBe(0);
@@ -37,7 +37,7 @@ describe('EpochAligner', () => {
   it('with one input passes everything through', () => {
     const a = new EpochAligner<number>(1);
     expect(a.record(0, 1)).toBe(true);
-    expect(a.marker(0, 1, [])).toEqual([{ kind: 'marker', epoch: 1, moves: [] }]);
+    expect(a.marker(0, 1, [])).toEqual([{ kind: 'marker', epoch: 1, moves: [], replicas: [] }]);
   });
 
   it('rejects inputs that disagree on the marker', () => {

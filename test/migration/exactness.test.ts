@@ -64,6 +64,34 @@ describe('migration protocol exactness (keyed count vs. a run without migration)
     });
   }
 
+  for (const source of ['fluid', 'batched', 'chunked', 'walk'] as const) {
+    it(`${source} with standby copies (replica + delta of the keys changed since), overlapping or not, one or several inputs`, () => {
+      fc.assert(
+        fc.property(config(source, 1), fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 2, 5, Infinity), (cfg, replicate, overlap, inputs, replicaLead) => {
+          expect(simulate({ ...cfg, replicate, inputs, replicaLead, maxInFlight: overlap ? Infinity : 1 }).problems).toEqual([]);
+        }),
+        { numRuns: 120 },
+      );
+    });
+  }
+
+  it('standby copies are really used: deltas replace full transfers, some arrive before their snapshot, and they carry fewer keys', () => {
+    let replicaMsgs = 0;
+    let deltas = 0;
+    let before = 0;
+    for (let seed = 0; seed < 30; seed++) {
+      const r = simulate({ seed, P: 4, binBits: 3, numKeys: 200, records: 1500, plans: 3, source: seed % 2 ? 'fluid' : 'walk', maxInFlight: seed % 3 ? 1 : Infinity, maxMoves: 1000, replicate: 1, replicaLead: seed % 4 ? 1 : Infinity });
+      expect(r.problems).toEqual([]);
+      replicaMsgs += r.replicaMsgs;
+      deltas += r.deltas;
+      before += r.deltasBeforeReplica;
+    }
+    expect(replicaMsgs).toBeGreaterThan(20);
+    expect(deltas).toBeGreaterThan(20);
+    expect(deltas).toBeLessThanOrEqual(replicaMsgs);
+    expect(before).toBeGreaterThan(0);
+  });
+
   it.each([1, 2, 3])('the same workload at P=%i workers is exact with every strategy', (P) => {
     for (const source of sources) {
       const r = simulate({ seed: 42, P, binBits: 4, numKeys: 300, records: 3000, plans: 3, source, maxInFlight: 1, maxMoves: 1000 });

@@ -158,11 +158,23 @@ describe('planMigration', () => {
     const plan = planMigration(from, BinMap.fromOwners(to.owners, 2), {
       order: (ms) => [...ms].reverse(),
       batch: (ms) => [ms.slice(0, 1), ms.slice(1)],
-      replicate: (bins) => bins.map((bin) => ({ bin, worker: 0 })),
+      replicate: (ordered) => ordered.map((m) => ({ bin: m.bin, worker: m.to })),
     });
     expect(plan.steps[0].moves.map((m) => m.bin)).toEqual([7]);
     expect(plan.steps[1].moves.map((m) => m.bin)).toEqual([5, 3, 1]);
     expect(plan.replicas).toEqual([7, 5, 3, 1].map((bin) => ({ bin, worker: 0 })));
+  });
+
+  it('replicate option: standby copies of the last ⌈fraction · moves⌉ moves in plan order, at their destinations', () => {
+    const from = BinMap.initial(8, 2); // odd bins on worker 1
+    const to = BinMap.fromOwners(BinMap.initial(8, 1).owners, 2); // everything on worker 0
+    const plan = planMigration(from, to, 'fluid', { order: 'bin', replicate: 0.5 });
+    expect(plan.steps.map((s) => s.moves[0].bin)).toEqual([1, 3, 5, 7]);
+    expect(plan.replicas).toEqual([{ bin: 5, worker: 0 }, { bin: 7, worker: 0 }]);
+    expect(planMigration(from, to, 'fluid', { order: 'bin', replicate: 0.25 }).replicas).toEqual([{ bin: 7, worker: 0 }]);
+    expect(planMigration(from, to, 'fluid', { order: 'bin', replicate: 0.3 }).replicas).toHaveLength(2); // ⌈1.2⌉
+    expect(planMigration(from, to, 'fluid', { order: 'bin' }).replicas).toEqual([]);
+    expect(() => planMigration(from, to, 'fluid', { replicate: 1.5 })).toThrow(/migration\.replicate/);
   });
 
   it('rejects an unknown strategy and bad options with errors naming the field', () => {
@@ -236,5 +248,14 @@ describe('validatePlan', () => {
     expect(() => validatePlan({ steps: [], replicas: [{ bin: 0, worker: 5 }] }, cur, P, 6)).toThrow(PlanError);
     expect(() => validatePlan(plan(), cur, P, 8)).toThrow(PlanError);
     expect(() => validatePlan(plan(), cur, 2, 6)).toThrow(PlanError);
+  });
+
+  it('a replica must sit on the worker the plan first moves its bin to, once per bin', () => {
+    const steps = [[{ bin: 0, from: 0, to: 1 }], [{ bin: 0, from: 1, to: 2 }, { bin: 1, from: 1, to: 0 }]];
+    const withReplicas = (replicas: { bin: number; worker: number }[]): MigrationPlan => ({ steps: steps.map((moves) => ({ moves })), replicas });
+    expect([...validatePlan(withReplicas([{ bin: 0, worker: 1 }, { bin: 1, worker: 0 }]), cur, P, 6).owners]).toEqual([2, 0, 2, 0, 1, 2]);
+    expectPlanError(withReplicas([{ bin: 0, worker: 2 }]), { bin: 0, worker: 2, reason: 'replica-not-destination' }); // 2 is its second move
+    expectPlanError(withReplicas([{ bin: 3, worker: 1 }]), { bin: 3, worker: 1, reason: 'replica-not-destination' }); // not moved
+    expectPlanError(withReplicas([{ bin: 1, worker: 0 }, { bin: 1, worker: 0 }]), { bin: 1, reason: 'duplicate-bin' });
   });
 });

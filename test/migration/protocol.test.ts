@@ -57,6 +57,50 @@ describe('MigrationEndpoint', () => {
     expect(eps[1].bufferedRecords).toBe(0);
   });
 
+  it('standby copy: a snapshot at the first marker, then only the keys changed since travel with the move; a delta waits for its snapshot', () => {
+    const { stores, eps } = setup(2);
+    const [k0, k1, k2] = keysOf(0, 3); // bin 0 owned by worker 0
+    eps[0].onRecord(0, k0, 1, 1);
+    eps[0].onRecord(0, k1, 2, 2);
+    // marker 1: no move yet, a standby copy of bin 0 on worker 1
+    const r0 = eps[0].onEpochMarker(1, [], [{ bin: 0, worker: 1 }]);
+    const r1 = eps[1].onEpochMarker(1, [], [{ bin: 0, worker: 1 }]);
+    expect(r1.outgoing).toEqual([]); // worker 1 does not own bin 0
+    expect(r0.outgoing).toHaveLength(1);
+    const replica = r0.outgoing[0];
+    expect(replica).toMatchObject({ type: 'migration.state', kind: 'replica', epoch: 1, bin: 0, from: 0, to: 1 });
+    expect(replica.entries).toEqual([
+      [k0, [1, 1]],
+      [k1, [1, 2]],
+    ]);
+    expect(stores[0].size).toBe(2); // a copy: the owner keeps the bin
+    // after the snapshot, k1 changes and k2 appears; k0 does not change
+    eps[0].onRecord(1, k1, 10, 3);
+    eps[0].onRecord(1, k2, 20, 4);
+    const move = [{ bin: 0, from: 0, to: 1 }];
+    const d0 = eps[0].onEpochMarker(2, move);
+    expect(d0.outgoing).toHaveLength(1);
+    const delta = d0.outgoing[0];
+    expect(delta).toMatchObject({ kind: 'delta', epoch: 2, bin: 0, from: 0, to: 1 });
+    expect(delta.entries).toEqual([
+      [k1, [2, 12]],
+      [k2, [1, 20]],
+    ]);
+    expect(stores[0].size).toBe(0);
+    eps[1].onEpochMarker(2, move);
+    expect(eps[1].onRecord(2, k0, 5, 5)).toBe(false); // buffered until the state is complete
+    // the delta overtakes the snapshot: nothing is installed until the snapshot is there
+    expect(eps[1].onState(structuredClone(delta))).toEqual({ outgoing: [], installed: [] });
+    expect(eps[1].awaitedBins()).toEqual([0]);
+    const done = eps[1].onState(structuredClone(replica));
+    expect(done.installed).toEqual([{ type: 'migration.installed', epoch: 2, bin: 0, from: 0, to: 1, bytes: delta.bytes, replayed: 1, replicaBytes: replica.bytes }]);
+    expect(stores[1].get(k0)).toEqual({ n: 2, sum: 6 }); // snapshot entry + the replayed record
+    expect(stores[1].get(k1)).toEqual({ n: 2, sum: 12 }); // the delta's state replaced the snapshot's, not merged into it
+    expect(stores[1].get(k2)).toEqual({ n: 1, sum: 20 });
+    expect(eps[0].idle && eps[1].idle).toBe(true);
+    expect(eps[1].replicaBins()).toEqual([]);
+  });
+
   it('keeps a state message that arrives before its marker and installs it at the marker', () => {
     const { stores, eps } = setup(2);
     const k = keysOf(0, 1)[0];

@@ -10,6 +10,7 @@ import {
   MigrationEndpoint,
   MigrationRouter,
   type MigrationPlan,
+  type Replica,
   type StateMsg,
   type StrategyName,
   createBinning,
@@ -39,6 +40,10 @@ export interface SimConfig {
   readonly inputs?: number;
   /** Give the hot keys a bin of their own (Binning `isolate`). Default false. */
   readonly isolateHot?: boolean;
+  /** Standby copies: the share of each plan's moves that get one (planner `replicate`; walk plans: random bins). Default 0. */
+  readonly replicate?: number;
+  /** Steps before its bin's move at which a standby copy is made (coordinator `replicaLeadSteps`). Default 1. */
+  readonly replicaLead?: number;
   /** Test hook: drop the n-th state message (to show the oracle catches a loss). */
   readonly dropStateMsg?: number;
   /** Test hook: duplicate the n-th record on its channel (to show the oracle catches a duplicate). */
@@ -58,12 +63,19 @@ export interface SimResult {
   readonly deferredExports: number;
   /** State messages delivered before the destination processed their marker. */
   readonly earlyStates: number;
+  /** Standby copies shipped, and moves that sent only the keys changed since one (deltas). */
+  readonly replicaMsgs: number;
+  readonly deltas: number;
+  /** Deltas delivered before the standby copy they complete (the destination must wait for it). */
+  readonly deltasBeforeReplica: number;
 }
 
-type DataItem = { kind: 'rec'; epoch: number; key: number; payload: number; tag: number } | { kind: 'marker'; epoch: number; moves: readonly BinMove[] };
+type DataItem =
+  | { kind: 'rec'; epoch: number; key: number; payload: number; tag: number }
+  | { kind: 'marker'; epoch: number; moves: readonly BinMove[]; replicas: readonly Replica[] };
 
 /** A random walk plan: `steps` steps, each moving a few distinct bins to a random other worker (bins may move back and forth). */
-function walkPlan(rng: Rng, map: BinMap, steps: number, maxPerStep: number): MigrationPlan {
+function walkPlan(rng: Rng, map: BinMap, steps: number, maxPerStep: number, replicate: number): MigrationPlan {
   const owners = map.owners.slice();
   const out: { moves: BinMove[] }[] = [];
   for (let s = 0; s < steps; s++) {
@@ -79,7 +91,17 @@ function walkPlan(rng: Rng, map: BinMap, steps: number, maxPerStep: number): Mig
     }
     out.push({ moves });
   }
-  return { steps: out, replicas: [] };
+  // standby copies of some moved bins, each on the worker the plan first moves it to
+  const replicas: Replica[] = [];
+  const seen = new Set<number>();
+  for (const st of out) {
+    for (const m of st.moves) {
+      if (seen.has(m.bin)) continue;
+      seen.add(m.bin);
+      if (rng.next() < replicate) replicas.push({ bin: m.bin, worker: m.to });
+    }
+  }
+  return { steps: out, replicas };
 }
 
 /** Runs one simulation. Never throws for protocol mismatches it can detect; returns them as problems. */
@@ -135,10 +157,15 @@ export function simulate(cfg: SimConfig): SimResult {
   const wRelease = weight();
   let deferredExports = 0;
   let earlyStates = 0;
+  let replicaMsgs = 0;
+  let deltas = 0;
+  let deltasBeforeReplica = 0;
 
   const emit = (out: { outgoing: StateMsg[]; installed: Installed[] }) => {
     for (const m of out.outgoing) {
       stateCount++;
+      if (m.kind === 'replica') replicaMsgs++;
+      if (m.kind === 'delta') deltas++;
       if (cfg.dropStateMsg === stateCount) continue;
       states.push(m);
     }
@@ -157,7 +184,7 @@ export function simulate(cfg: SimConfig): SimResult {
     const map = router.map;
     let plan: MigrationPlan;
     if (cfg.source === 'walk' || P === 1) {
-      plan = P === 1 ? { steps: [{ moves: [] }], replicas: [] } : walkPlan(rng, map, 1 + rng.int(12), 1 + rng.int(Math.max(1, binning.numBins >> 1)));
+      plan = P === 1 ? { steps: [{ moves: [] }], replicas: [] } : walkPlan(rng, map, 1 + rng.int(12), 1 + rng.int(Math.max(1, binning.numBins >> 1)), cfg.replicate ?? 0);
     } else {
       const target = BinMap.fromOwners(
         Array.from({ length: binning.numBins }, (_, b) => (rng.int(3) === 0 ? map.owners[b] : rng.int(P))),
@@ -165,11 +192,11 @@ export function simulate(cfg: SimConfig): SimResult {
       );
       const binRate = Array.from({ length: binning.numBins }, () => rng.int(100));
       const order = (['hot-first', 'bin', 'random'] as const)[rng.int(3)];
-      plan = planMigration(map, target, cfg.source, { order, seed: rng.int(1000), chunkSize: 1 + rng.int(8) }, { binRate });
+      plan = planMigration(map, target, cfg.source, { order, seed: rng.int(1000), chunkSize: 1 + rng.int(8), replicate: cfg.replicate ?? 0 }, { binRate });
     }
     validatePlan(plan, map, P, binning.numBins);
     movesPlanned += plan.steps.reduce((n, s) => n + s.moves.length, 0);
-    router.start(plan, { maxInFlight: cfg.maxInFlight });
+    router.start(plan, { maxInFlight: cfg.maxInFlight, replicaLeadSteps: cfg.replicaLead ?? 1 });
   };
 
   for (let iter = 0; ; iter++) {
@@ -199,12 +226,12 @@ export function simulate(cfg: SimConfig): SimResult {
     } else if (canRecord && (r -= 1) < 0) {
       // an epoch change that is not a migration step (e.g. a partitioner table version)
       const marker = router.advance();
-      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves });
+      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves, replicas: [] });
     } else if (canRelease && (r -= wRelease) < 0) {
       const marker = router.poll(now);
       if (marker === undefined) throw new Error('poll released nothing although ready');
       steps++;
-      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves });
+      for (let ch = 0; ch < P * C; ch++) data[ch].push({ kind: 'marker', epoch: marker.epoch, moves: marker.moves, replicas: marker.replicas ?? [] });
     } else if (channels.length > 0 && (r -= wData) < 0) {
       const ch = channels[rng.int(channels.length)];
       const w = Math.floor(ch / C);
@@ -212,9 +239,9 @@ export function simulate(cfg: SimConfig): SimResult {
       if (item.kind === 'rec') {
         if (aligners[w].record(ch % C, item)) eps[w].onRecord(item.epoch, item.key, item.payload, item.tag);
       } else {
-        for (const it of aligners[w].marker(ch % C, item.epoch, item.moves)) {
+        for (const it of aligners[w].marker(ch % C, item.epoch, item.moves, item.replicas)) {
           if (it.kind === 'record') eps[w].onRecord(it.record.epoch, it.record.key, it.record.payload, it.record.tag);
-          else emit(eps[w].onEpochMarker(it.epoch, it.moves));
+          else emit(eps[w].onEpochMarker(it.epoch, it.moves, it.replicas));
         }
       }
     } else if (states.length > 0 && (r -= wState) < 0) {
@@ -223,6 +250,7 @@ export function simulate(cfg: SimConfig): SimResult {
       states[i] = states[states.length - 1];
       states.pop();
       if (m.epoch > eps[m.to].epoch) earlyStates++;
+      if (m.kind === 'delta' && !eps[m.to].replicaBins().includes(m.bin)) deltasBeforeReplica++;
       const out = eps[m.to].onState(structuredClone(m));
       deferredExports += out.outgoing.length;
       emit(out);
@@ -257,6 +285,7 @@ export function simulate(cfg: SimConfig): SimResult {
     if (!e.idle) problems.push(`worker ${w} not idle: awaiting bins ${e.awaitedBins().join(',')}`);
     if (e.epoch !== map.version) problems.push(`worker ${w} at epoch ${e.epoch}, router at ${map.version}`);
     if (aligners[w].heldItems !== 0) problems.push(`worker ${w}: aligner still holds ${aligners[w].heldItems} items`);
+    if (e.replicaBins().length > 0) problems.push(`worker ${w} still holds standby copies of bins ${e.replicaBins().join(',')}`);
   });
   return {
     problems,
@@ -268,5 +297,8 @@ export function simulate(cfg: SimConfig): SimResult {
     maxBuffered: Math.max(...eps.map((e) => e.maxBufferedRecords)),
     deferredExports,
     earlyStates,
+    replicaMsgs,
+    deltas,
+    deltasBeforeReplica,
   };
 }

@@ -1,11 +1,14 @@
 // Epoch-marker alignment for a worker with several input channels (barrier alignment before onEpochMarker).
 import { InvariantError } from '../../common/errors.js';
 import type { BinMove } from './bins.js';
+import type { Replica } from './planner.js';
 
 /** An item released by the aligner, in the order the endpoint must see it. */
-export type AlignedItem<R> = { readonly kind: 'record'; readonly record: R } | { readonly kind: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[] };
+export type AlignedItem<R> =
+  | { readonly kind: 'record'; readonly record: R }
+  | { readonly kind: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[]; readonly replicas: readonly Replica[] };
 
-type Held<R> = { kind: 'record'; record: R } | { kind: 'marker'; epoch: number; moves: readonly BinMove[] };
+type Held<R> = { kind: 'record'; record: R } | { kind: 'marker'; epoch: number; moves: readonly BinMove[]; replicas: readonly Replica[] };
 
 /**
  * Aligns epoch markers over `numInputs` FIFO input channels of one worker, so the MigrationEndpoint sees
@@ -18,7 +21,7 @@ type Held<R> = { kind: 'record'; record: R } | { kind: 'marker'; epoch: number; 
 export class EpochAligner<R> {
   readonly numInputs: number;
   private epoch: number;
-  private pending: { epoch: number; moves: readonly BinMove[] } | undefined;
+  private pending: { epoch: number; moves: readonly BinMove[]; replicas: readonly Replica[] } | undefined;
   private arrived = 0;
   private readonly blocked: Uint8Array;
   private readonly held: Held<R>[][];
@@ -52,22 +55,22 @@ export class EpochAligner<R> {
     return false;
   }
 
-  /** A marker from `input`. Returns the items to deliver now, in order (empty until aligned). */
-  marker(input: number, epoch: number, moves: readonly BinMove[]): AlignedItem<R>[] {
+  /** A marker from `input` (with the standby copies it asks for, if any). Returns the items to deliver now, in order (empty until aligned). */
+  marker(input: number, epoch: number, moves: readonly BinMove[], replicas: readonly Replica[] = []): AlignedItem<R>[] {
     const out: AlignedItem<R>[] = [];
     if (this.blocked[input] === 1) {
-      this.held[input].push({ kind: 'marker', epoch, moves });
+      this.held[input].push({ kind: 'marker', epoch, moves, replicas });
       return out;
     }
-    this.arrive(input, epoch, moves);
+    this.arrive(input, epoch, moves, replicas);
     this.release(out);
     return out;
   }
 
-  private arrive(input: number, epoch: number, moves: readonly BinMove[]): void {
+  private arrive(input: number, epoch: number, moves: readonly BinMove[], replicas: readonly Replica[]): void {
     if (this.pending === undefined) {
       if (!(epoch > this.epoch)) throw new InvariantError(`marker ${epoch} is not after ${this.epoch}`, { input, epoch });
-      this.pending = { epoch, moves };
+      this.pending = { epoch, moves, replicas };
     } else if (this.pending.epoch !== epoch || !sameMoves(this.pending.moves, moves)) {
       throw new InvariantError(`input ${input} delivered marker ${epoch}, others ${this.pending.epoch} (or different moves)`, {
         input,
@@ -82,8 +85,8 @@ export class EpochAligner<R> {
   /** While every input delivered the pending marker: release it, then unblock inputs and drain their held items. */
   private release(out: AlignedItem<R>[]): void {
     while (this.pending !== undefined && this.arrived === this.numInputs) {
-      const { epoch, moves } = this.pending;
-      out.push({ kind: 'marker', epoch, moves });
+      const { epoch, moves, replicas } = this.pending;
+      out.push({ kind: 'marker', epoch, moves, replicas });
       this.epoch = epoch;
       this.pending = undefined;
       this.arrived = 0;
@@ -95,7 +98,7 @@ export class EpochAligner<R> {
           const it = h[j];
           if (it.kind === 'record') out.push(it);
           else {
-            this.arrive(i, it.epoch, it.moves);
+            this.arrive(i, it.epoch, it.moves, it.replicas);
             j++;
             break;
           }

@@ -4,7 +4,7 @@ import { InvariantError } from '../../common/errors.js';
 import { parseOrThrow } from '../../common/validate.js';
 import type { BinMove } from './bins.js';
 import { MigrationMetrics } from './metrics.js';
-import type { MigrationPlan } from './planner.js';
+import type { MigrationPlan, Replica } from './planner.js';
 import type { Installed } from './protocol.js';
 
 /** Coordinator options, validated with zod (errors name `migration.<field>`). */
@@ -18,6 +18,12 @@ export const CoordinatorOptionsSchema = z
      * only latency changes.
      */
     maxInFlight: z.number().int().min(1).or(z.literal(Infinity)).default(1),
+    /**
+     * Standby copies are made this many steps before their bin's move (at the marker of step
+     * max(0, s − lead)), so their snapshot cost is spread over the plan instead of paid at once.
+     * Default 1; Infinity = all at the first step.
+     */
+    replicaLeadSteps: z.number().int().min(1).or(z.literal(Infinity)).default(1),
   })
   .strict();
 
@@ -38,6 +44,8 @@ export class MigrationCoordinator {
   private readonly remaining = new Map<number, { step: number; bins: Set<number> }>(); // by epoch
   private completed = 0;
   private lastCompletionMs = -Infinity;
+  /** Replicas by the step whose marker carries them. */
+  private readonly replicasByStep = new Map<number, Replica[]>();
 
   constructor(
     readonly plan: MigrationPlan,
@@ -46,6 +54,24 @@ export class MigrationCoordinator {
   ) {
     this.opts = parseOrThrow(CoordinatorOptionsSchema, rawOpts, 'migration');
     this.metrics = metrics;
+    if (plan.replicas.length > 0) {
+      const firstMove = new Map<number, number>();
+      plan.steps.forEach((st, i) => {
+        for (const m of st.moves) if (!firstMove.has(m.bin)) firstMove.set(m.bin, i);
+      });
+      for (const r of plan.replicas) {
+        const s = firstMove.get(r.bin) ?? 0;
+        const at = Math.max(0, s - this.opts.replicaLeadSteps);
+        const list = this.replicasByStep.get(at);
+        if (list) list.push(r);
+        else this.replicasByStep.set(at, [r]);
+      }
+    }
+  }
+
+  /** The standby copies to make at the marker of `step` (empty for most steps). */
+  replicasAt(step: number): readonly Replica[] {
+    return this.replicasByStep.get(step) ?? [];
   }
 
   /** True when every step completed. */
@@ -93,7 +119,7 @@ export class MigrationCoordinator {
     if (r === undefined || !r.bins.delete(ev.bin)) {
       throw new InvariantError(`unexpected install of bin ${ev.bin} at epoch ${ev.epoch}`, { bin: ev.bin, epoch: ev.epoch });
     }
-    this.metrics.moveInstalled(r.step, ev.bytes, ev.replayed);
+    this.metrics.moveInstalled(r.step, ev.bytes, ev.replayed, ev.replicaBytes ?? 0);
     if (r.bins.size > 0) return false;
     this.remaining.delete(ev.epoch);
     this.complete(r.step, nowMs);

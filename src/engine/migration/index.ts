@@ -21,6 +21,7 @@ export {
   orderHotFirst,
   orderRandom,
   planMigration,
+  replicateLast,
   replicateNone,
   strategyFunctions,
 } from './planner.js';

@@ -8,8 +8,10 @@ export interface StepMetrics {
   readonly epoch: number;
   /** `migration.moves`: bins moved by the step. */
   readonly moves: number;
-  /** `migration.bytes`: estimated bytes of state moved (sum of StateMsg.bytes). */
+  /** `migration.bytes`: estimated bytes of state moved at the step (sum of StateMsg.bytes; a reloaded move counts its delta only). */
   readonly bytes: number;
+  /** `migration.replica_bytes`: bytes of the standby copies the step's moves reloaded (shipped before the step). */
+  readonly replicaBytes: number;
   /** `migration.replayed`: records that waited for state and were applied on install. */
   readonly replayed: number;
   /** Release time (marker broadcast). */
@@ -29,6 +31,8 @@ export interface MigrationSummary {
   readonly moves: number;
   /** `migration.bytes_total`. */
   readonly bytes: number;
+  /** `migration.replica_bytes_total`: standby copies reloaded by completed installs. */
+  readonly replicaBytes: number;
   /** `migration.replayed_total`. */
   readonly replayed: number;
   /** `migration.duration_ms`: sum of completed step durations (Megaphone's migration duration). */
@@ -43,6 +47,7 @@ interface MutableStep {
   moves: number;
   installed: number;
   bytes: number;
+  replicaBytes: number;
   replayed: number;
   startMs: number;
   endMs: number;
@@ -57,15 +62,16 @@ export class MigrationMetrics {
 
   /** A step was released at `nowMs` with `moves` moves, effective at `epoch`. */
   stepStarted(step: number, epoch: number, moves: number, nowMs: number): void {
-    this.byStep.set(step, { step, epoch, moves, installed: 0, bytes: 0, replayed: 0, startMs: nowMs, endMs: NaN });
+    this.byStep.set(step, { step, epoch, moves, installed: 0, bytes: 0, replicaBytes: 0, replayed: 0, startMs: nowMs, endMs: NaN });
   }
 
-  /** One move of `step` was installed at its destination. */
-  moveInstalled(step: number, bytes: number, replayed: number): void {
+  /** One move of `step` was installed at its destination (`replicaBytes`: the standby copy it reloaded, if any). */
+  moveInstalled(step: number, bytes: number, replayed: number, replicaBytes = 0): void {
     const s = this.byStep.get(step);
     if (s === undefined) return;
     s.installed++;
     s.bytes += bytes;
+    s.replicaBytes += replicaBytes;
     s.replayed += replayed;
   }
 
@@ -85,6 +91,7 @@ export class MigrationMetrics {
           epoch: s.epoch,
           moves: s.moves,
           bytes: s.bytes,
+          replicaBytes: s.replicaBytes,
           replayed: s.replayed,
           startMs: s.startMs,
           endMs: s.endMs,
@@ -93,6 +100,7 @@ export class MigrationMetrics {
       );
     let moves = 0;
     let bytes = 0;
+    let replicaBytes = 0;
     let replayed = 0;
     let durationMs = 0;
     let first = Infinity;
@@ -101,6 +109,7 @@ export class MigrationMetrics {
     for (const s of this.byStep.values()) {
       moves += s.installed;
       bytes += s.bytes;
+      replicaBytes += s.replicaBytes;
       replayed += s.replayed;
       if (!Number.isNaN(s.endMs)) {
         completed++;
@@ -109,7 +118,7 @@ export class MigrationMetrics {
         last = Math.max(last, s.endMs);
       }
     }
-    return { steps, completedSteps: completed, moves, bytes, replayed, durationMs, spanMs: completed > 0 ? last - first : NaN };
+    return { steps, completedSteps: completed, moves, bytes, replicaBytes, replayed, durationMs, spanMs: completed > 0 ? last - first : NaN };
   }
 
   /** One `migration_done <end_ms> <duration_ms>` line per completed step (Megaphone's output format, in ms). */

@@ -11,7 +11,12 @@ export interface MigrationStep {
   readonly moves: readonly BinMove[];
 }
 
-/** A standby copy of a bin kept on `worker` (Spacker's replication; not used by the protocol yet). */
+/**
+ * A standby copy of a bin on `worker`, the worker the plan moves the bin to (Spacker's replication,
+ * per plan). The owner ships a snapshot when the plan's first step starts, in the background, and
+ * records which keys change after it. At the bin's move the owner then sends only those keys, and the
+ * destination installs snapshot + changed keys.
+ */
 export interface Replica {
   readonly bin: number;
   readonly worker: number;
@@ -39,8 +44,8 @@ export interface PlanStats {
 export type OrderFn = (moves: readonly BinMove[], stats: PlanStats) => BinMove[];
 /** Spacker's progressiveness: cuts the ordered moves into steps, each bin in exactly one step. */
 export type BatchFn = (ordered: readonly BinMove[]) => BinMove[][];
-/** Spacker's replication: standby copies for some bins (none by default). */
-export type ReplicateFn = (bins: readonly number[]) => Replica[];
+/** Spacker's replication: standby copies for some of the ordered moves, each on the move's destination (none by default). */
+export type ReplicateFn = (ordered: readonly BinMove[]) => Replica[];
 
 /** Hot-first (default order): descending `stats.binRate[bin]`, ties by ascending bin (Spacker §III-B2). */
 export const orderHotFirst: OrderFn = (moves, stats) => {
@@ -125,6 +130,17 @@ export const batchMatching: BatchFn = (ordered) => {
 /** No standby copies (default). */
 export const replicateNone: ReplicateFn = () => [];
 
+/**
+ * Standby copies of the last ⌈fraction · moves⌉ moves in plan order, at their destinations: the bins
+ * that wait longest, so their snapshots have the most time to travel before their step.
+ */
+export function replicateLast(fraction: number): ReplicateFn {
+  return (ordered) => {
+    const n = Math.ceil(Math.max(0, Math.min(1, fraction)) * ordered.length);
+    return ordered.slice(ordered.length - n).map((m) => ({ bin: m.bin, worker: m.to }));
+  };
+}
+
 /** A custom strategy: any combination of the three functions. */
 export interface CustomStrategy {
   readonly order: OrderFn;
@@ -146,6 +162,8 @@ export const PlanOptionsSchema = z
     seed: z.number().int().default(0),
     /** Moves per step for `chunked`. Default 16 (Spacker's chunk-16). */
     chunkSize: z.number().int().min(1).default(16),
+    /** Share of the moves, the last in plan order, that get a standby copy at their destination first (`replicateLast`). Default 0. */
+    replicate: z.number().min(0).max(1).default(0),
   })
   .strict();
 
@@ -159,21 +177,22 @@ export function strategyFunctions(strategy: StrategyName | CustomStrategy, opts:
     throw new UnknownNameError('migration strategy', String(strategy), STRATEGY_NAMES, 'migration.strategy');
   }
   const order = opts.order === 'hot-first' ? orderHotFirst : opts.order === 'bin' ? orderByBin : orderRandom(opts.seed);
+  const replicate = opts.replicate > 0 ? replicateLast(opts.replicate) : replicateNone;
   switch (strategy) {
     case 'all-at-once':
-      return { order, batch: batchFixed(Infinity) };
+      return { order, batch: batchFixed(Infinity), replicate };
     case 'fluid':
-      return { order, batch: batchFixed(1) };
+      return { order, batch: batchFixed(1), replicate };
     case 'batched':
-      return { order, batch: batchMatching };
+      return { order, batch: batchMatching, replicate };
     case 'chunked':
-      return { order, batch: batchFixed(opts.chunkSize) };
+      return { order, batch: batchFixed(opts.chunkSize), replicate };
   }
 }
 
 /**
  * Plans the migration from `fromMap` to `toMap`: moves = bins whose owner differs, then
- * `order(moves, stats)` → `batch(ordered)` → steps, and `replicate(moved bins)` → replicas.
+ * `order(moves, stats)` → `batch(ordered)` → steps, and `replicate(ordered moves)` → replicas.
  * Strategies: all-at-once = one step with every move; fluid = one bin per step; batched = matching rounds;
  * chunked = fixed-size steps; or a CustomStrategy. Raw options are validated (ConfigError naming
  * `migration.<field>`). Identical maps give a plan with no steps.
@@ -190,6 +209,6 @@ export function planMigration(
   const moves = diffMaps(fromMap, toMap);
   const ordered = fns.order(moves, stats);
   const steps = fns.batch(ordered).filter((s) => s.length > 0).map((moves) => ({ moves }));
-  const replicas = (fns.replicate ?? replicateNone)(ordered.map((m) => m.bin));
+  const replicas = (fns.replicate ?? replicateNone)(ordered);
   return { steps, replicas };
 }

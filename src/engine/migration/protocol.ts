@@ -1,15 +1,20 @@
 // The epoch-aligned hand-over of keyed state (Megaphone's rule) as a deterministic, clock-agnostic state machine per worker.
 import { InvariantError } from '../../common/errors.js';
 import type { BinMap, BinMove } from './bins.js';
-import type { KeyedStateStore } from './state-store.js';
+import type { Replica } from './planner.js';
+import { estimateBytes, type KeyedStateStore } from './state-store.js';
 import { checkStep } from './validate-plan.js';
 
 /**
  * A bin's state travelling from its old owner to its new owner, for the move of epoch `epoch`.
  * Structured-cloneable (postMessage, JSON). `entries` are `[key, TaskOperator.encode(state)]`.
+ * `kind`: absent = the whole bin (a move); `replica` = a standby snapshot made at marker `epoch`
+ * (the owner keeps the bin); `delta` = a move that sends only the keys changed since the replica it
+ * sent to the same destination (the destination installs replica + delta).
  */
 export interface StateMsg {
   readonly type: 'migration.state';
+  readonly kind?: 'replica' | 'delta';
   readonly epoch: number;
   readonly bin: number;
   readonly from: number;
@@ -28,6 +33,8 @@ export interface Installed {
   readonly bytes: number;
   /** Records that waited for this state and were applied right after it was installed. */
   readonly replayed: number;
+  /** Bytes of the standby copy this move reloaded (0 or absent: a full transfer). */
+  readonly replicaBytes?: number;
 }
 
 /** What a call produced: state messages to send (each to `msg.to`) and installs to ack to the coordinator. */
@@ -95,6 +102,10 @@ export class MigrationEndpoint<S> {
   private currentEpoch: number;
   private readonly phases = new Map<number, Phase[]>();
   private readonly early = new Map<number, StateMsg[]>();
+  /** Owner side: bins with a standby copy elsewhere → its worker and the keys changed since the snapshot. */
+  private readonly tracked = new Map<number, { readonly to: number; readonly keys: Set<number> }>();
+  /** Destination side: standby copies received, by bin. */
+  private readonly replicas = new Map<number, StateMsg>();
   private buffered = 0;
   private maxBufferedSeen = 0;
 
@@ -143,12 +154,25 @@ export class MigrationEndpoint<S> {
     return this.phases.size === 0 && this.early.size === 0;
   }
 
+  /** Standby copies held here (bins), ascending. */
+  replicaBins(): number[] {
+    return [...this.replicas.keys()].sort((a, b) => a - b);
+  }
+
+  /** Entries of the standby copy of `bin` held here (0 when none): what installing a delta of it decodes besides the delta. */
+  replicaEntries(bin: number): number {
+    return this.replicas.get(bin)?.entries.length ?? 0;
+  }
+
   /**
    * Marker of epoch `epoch` > current, carrying every move of that epoch (all workers', validated
-   * against this endpoint's map: PlanError with context.step = epoch). Exports the bins leaving this
-   * worker (now, or after their incoming state arrived) and starts buffering for bins arriving.
+   * against this endpoint's map: PlanError with context.step = epoch). First snapshots the bins of
+   * `replicas` this worker owns (unless they move or wait for state at this epoch) and sends each to
+   * its replica worker, recording from then on which of the bin's keys change. Then exports the bins
+   * leaving this worker (now, or after their incoming state arrived) and starts buffering for bins
+   * arriving.
    */
-  onEpochMarker(epoch: number, moves: readonly BinMove[]): EndpointOutput {
+  onEpochMarker(epoch: number, moves: readonly BinMove[], replicas: readonly Replica[] = []): EndpointOutput {
     if (!(epoch > this.currentEpoch)) {
       throw new InvariantError(`worker ${this.worker}: marker epoch ${epoch} is not after ${this.currentEpoch}`, {
         worker: this.worker,
@@ -156,9 +180,16 @@ export class MigrationEndpoint<S> {
         current: this.currentEpoch,
       });
     }
+    const before = replicas.length > 0 ? this.owners.slice() : this.owners;
     checkStep(moves, this.owners, this.numWorkers, epoch);
     this.currentEpoch = epoch;
     const out: EndpointOutput = { outgoing: [], installed: [] };
+    for (const r of replicas) {
+      if (before[r.bin] !== this.worker || r.worker === this.worker || this.phases.has(r.bin) || moves.some((m) => m.bin === r.bin)) continue;
+      const entries = this.store.peekBin(r.bin);
+      out.outgoing.push({ type: 'migration.state', kind: 'replica', epoch, bin: r.bin, from: this.worker, to: r.worker, entries, bytes: estimateBytes(entries) });
+      this.tracked.set(r.bin, { to: r.worker, keys: new Set() });
+    }
     const touched: number[] = [];
     for (const m of moves) {
       if (m.from === this.worker) {
@@ -199,6 +230,7 @@ export class MigrationEndpoint<S> {
     }
     const ph = this.phases.size === 0 ? undefined : this.phases.get(bin);
     if (ph === undefined) {
+      if (this.tracked.size > 0) this.tracked.get(bin)?.keys.add(key);
       this.store.add(key, payload, bin);
       this.onApplied?.(key, payload, tag);
       return true;
@@ -223,6 +255,12 @@ export class MigrationEndpoint<S> {
         bin: msg.bin,
         to: msg.to,
       });
+    }
+    if (msg.kind === 'replica') {
+      this.replicas.set(msg.bin, msg);
+      const out: EndpointOutput = { outgoing: [], installed: [] };
+      this.advance(msg.bin, out); // a delta may have been waiting for it
+      return out;
     }
     let list = this.early.get(msg.bin);
     if (list === undefined) {
@@ -258,15 +296,15 @@ export class MigrationEndpoint<S> {
       const head = ph[0];
       if (head.kind === 'out') {
         const ex = this.store.exportBin(bin);
-        out.outgoing.push({
-          type: 'migration.state',
-          epoch: head.epoch,
-          bin,
-          from: this.worker,
-          to: head.to,
-          entries: ex.entries,
-          bytes: ex.bytes,
-        });
+        const t = this.tracked.get(bin);
+        this.tracked.delete(bin);
+        if (t !== undefined && t.to === head.to) {
+          // the destination holds a snapshot: only the keys changed since it travel
+          const entries = ex.entries.filter(([k]) => t.keys.has(k));
+          out.outgoing.push({ type: 'migration.state', kind: 'delta', epoch: head.epoch, bin, from: this.worker, to: head.to, entries, bytes: estimateBytes(entries) });
+        } else {
+          out.outgoing.push({ type: 'migration.state', epoch: head.epoch, bin, from: this.worker, to: head.to, entries: ex.entries, bytes: ex.bytes });
+        }
         ph.shift();
         continue;
       }
@@ -283,9 +321,19 @@ export class MigrationEndpoint<S> {
           expected: head.from,
         });
       }
+      const replica = this.replicas.get(bin);
+      if (msg.kind === 'delta' && replica === undefined) break; // its snapshot is still on the way
       arrived.splice(idx, 1);
       if (arrived.length === 0) this.early.delete(bin);
-      this.store.importBin(msg);
+      this.replicas.delete(bin);
+      if (msg.kind === 'delta') {
+        // snapshot + the keys changed since: a changed key's state replaces its snapshot entry
+        const merged = new Map(replica!.entries);
+        for (const [k, v] of msg.entries) merged.set(k, v);
+        this.store.importBin({ bin, entries: [...merged] });
+      } else {
+        this.store.importBin(msg);
+      }
       const n = head.keys.length;
       for (let i = 0; i < n; i++) {
         this.store.add(head.keys[i], head.payloads[i], bin);
@@ -300,6 +348,7 @@ export class MigrationEndpoint<S> {
         to: this.worker,
         bytes: msg.bytes,
         replayed: n,
+        ...(msg.kind === 'delta' ? { replicaBytes: replica!.bytes } : {}),
       });
       ph.shift();
     }

@@ -3,7 +3,7 @@ import { InvariantError, PlanError } from '../../common/errors.js';
 import { BinMap, type BinMove, type Binning } from './bins.js';
 import { MigrationCoordinator } from './coordinator.js';
 import type { MigrationSummary } from './metrics.js';
-import type { MigrationPlan } from './planner.js';
+import type { MigrationPlan, Replica } from './planner.js';
 import type { Installed } from './protocol.js';
 import { validatePlan } from './validate-plan.js';
 
@@ -12,6 +12,8 @@ export interface EpochMarker {
   readonly type: 'migration.marker';
   readonly epoch: number;
   readonly moves: readonly BinMove[];
+  /** Standby copies to make at this marker (CoordinatorOptions.replicaLeadSteps says which step carries which). */
+  readonly replicas?: readonly Replica[];
 }
 
 /**
@@ -83,11 +85,13 @@ export class MigrationRouter {
   poll(nowMs: number): EpochMarker | undefined {
     const c = this.coord;
     if (c === undefined) return undefined;
+    const step = c.released;
     const moves = c.release(this.current.version + 1, nowMs);
     if (moves === undefined) return undefined;
     this.current = this.current.withMoves(moves);
     this.retireIfDone();
-    return { type: 'migration.marker', epoch: this.current.version, moves };
+    const replicas = c.replicasAt(step);
+    return replicas.length > 0 ? { type: 'migration.marker', epoch: this.current.version, moves, replicas } : { type: 'migration.marker', epoch: this.current.version, moves };
   }
 
   /**

@@ -164,6 +164,16 @@ export class KeyedStateStore<S> {
     return { bin, entries, bytes };
   }
 
+  /** Every key of `bin` encoded, keys ascending, without removing anything (a standby snapshot). */
+  peekBin(bin: number): [number, unknown][] {
+    const m = this.byBin.get(bin);
+    if (m === undefined) return [];
+    const keys = Float64Array.from(m.keys()).sort();
+    const entries = new Array<[number, unknown]>(keys.length);
+    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], this.op.encode(m.get(keys[i]) as S)];
+    return entries;
+  }
+
   /**
    * Imports an exported bin, merging each entry into existing state. Throws InvariantError when an
    * entry's key does not belong to `exported.bin` (different binning on both sides).

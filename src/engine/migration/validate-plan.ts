@@ -62,7 +62,8 @@ function stepCtx(step: number, m: BinMove): { step: number; bin: number; from: n
 
 /**
  * Validates every step of `plan` in order against `currentMap`, as the steps would apply, with
- * `numWorkers` workers and `numBins` bins; also checks each replica's bin and worker. Throws the
+ * `numWorkers` workers and `numBins` bins; also checks each replica (known bin and worker, one per
+bin, on the worker the plan first moves that bin to: reason `replica-not-destination`). Throws the
  * first PlanError (context names step, bin and worker); nothing is mutated. Returns the map after the
  * last step (version = currentMap.version + number of steps).
  */
@@ -81,12 +82,26 @@ export function validatePlan(plan: MigrationPlan, currentMap: BinMap, numWorkers
   }
   const owners = currentMap.owners.slice();
   plan.steps.forEach((s, i) => checkStep(s.moves, owners, numWorkers, i));
+  // A standby copy serves one move: the bin's first move in the plan must go to the replica's worker.
+  const firstMoveTo = new Map<number, number>();
+  for (const st of plan.steps) for (const m of st.moves) if (!firstMoveTo.has(m.bin)) firstMoveTo.set(m.bin, m.to);
+  const replicated = new Set<number>();
   for (const r of plan.replicas) {
     if (!(Number.isInteger(r.bin) && r.bin >= 0 && r.bin < numBins)) {
       throw new PlanError(`replica: unknown bin ${r.bin}`, { bin: r.bin, worker: r.worker, reason: 'unknown-bin' });
     }
     if (!(Number.isInteger(r.worker) && r.worker >= 0 && r.worker < numWorkers)) {
       throw new PlanError(`replica of bin ${r.bin}: unknown worker ${r.worker}`, { bin: r.bin, worker: r.worker, reason: 'unknown-worker' });
+    }
+    if (replicated.has(r.bin)) throw new PlanError(`replica: bin ${r.bin} twice`, { bin: r.bin, worker: r.worker, reason: 'duplicate-bin' });
+    replicated.add(r.bin);
+    const to = firstMoveTo.get(r.bin);
+    if (to !== r.worker) {
+      throw new PlanError(`replica of bin ${r.bin} on worker ${r.worker}: the plan ${to === undefined ? 'does not move that bin' : `moves it to worker ${to} first`}`, {
+        bin: r.bin,
+        worker: r.worker,
+        reason: 'replica-not-destination',
+      });
     }
   }
   return BinMap.fromOwners(owners, numWorkers, currentMap.version + plan.steps.length);

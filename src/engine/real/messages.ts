@@ -1,7 +1,7 @@
 // Typed messages between the router (main thread) and the worker threads hosting combiners.
 import type { MessagePort } from 'node:worker_threads';
 import type { WindowSpec } from '../window.js';
-import type { BinMove, Installed, StateMsg } from '../migration/index.js';
+import type { BinMove, Installed, Replica, StateMsg } from '../migration/index.js';
 
 /** How a thread builds its task operator: `module` exports `factory(args) → TaskOperator`. */
 export interface OperatorSpec {
@@ -34,7 +34,7 @@ export type ToThread =
   | { readonly type: 'start'; readonly t0Epoch: number }
   | { readonly type: 'batch'; readonly w: number; readonly n: number; readonly epoch: number; readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array }
   /** Migration epoch marker: in-band, after every record of earlier epochs on this channel. */
-  | { readonly type: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[] }
+  | { readonly type: 'marker'; readonly epoch: number; readonly moves: readonly BinMove[]; readonly replicas: readonly Replica[] }
   /**
    * Keyed-state migration: one end of a MessageChannel to every other thread (`ports[th]`, null for this
    * thread), sent once before `start`. State moves thread → thread on these ports, never through the router.

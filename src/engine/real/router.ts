@@ -261,14 +261,14 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     while (scheduleIdx < schedule.length && schedule[scheduleIdx].atMs <= now && !mrouter.migrating) {
       const req = schedule[scheduleIdx++];
       const owners = typeof req.owners === 'function' ? req.owners(mrouter.map) : req.owners;
-      const plan = planMigration(mrouter.map, BinMap.fromOwners(owners, P), mig!.strategy, { order: mig!.order });
-      if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs });
+      const plan = planMigration(mrouter.map, BinMap.fromOwners(owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate ?? 0 });
+      if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps ?? 1 });
     }
     for (;;) {
       const marker = mrouter.poll(now);
       if (!marker) return;
       await flushAll();
-      for (let th = 0; th < T; th++) post(th, { type: 'marker', epoch: marker.epoch, moves: marker.moves });
+      for (let th = 0; th < T; th++) post(th, { type: 'marker', epoch: marker.epoch, moves: marker.moves, replicas: marker.replicas ?? [] });
     }
   };
   let prefSlide = 0;
@@ -367,8 +367,8 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           prefSlide = sl;
           const target = prefs!.takeTarget(mrouter.map, mig!.minShare, mig!.minRecords);
           if (target && !mrouter.migrating && scheduleIdx >= schedule.length) {
-            const plan = planMigration(mrouter.map, BinMap.fromOwners(target.owners, P), mig!.strategy, { order: mig!.order }, { binRate: target.binRate });
-            if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs });
+            const plan = planMigration(mrouter.map, BinMap.fromOwners(target.owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate ?? 0 }, { binRate: target.binRate });
+            if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps ?? 1 });
           }
         }
         await releaseMarkers(now);

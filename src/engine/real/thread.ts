@@ -191,7 +191,7 @@ function processItem(h: Hosted, item: Item, i: number): void {
       return;
     }
     case 'marker':
-      if (h.endpoint) sendOutput(h.endpoint.onEpochMarker(item.epoch, item.moves));
+      if (h.endpoint) sendOutput(h.endpoint.onEpochMarker(item.epoch, item.moves, item.replicas));
       return;
     case 'epoch':
     case 'start':
