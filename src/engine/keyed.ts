@@ -11,10 +11,10 @@ export interface MigrationSettings {
   readonly bandwidthBytesPerSec: number;
   readonly entryCostUs: number;
   readonly gapMs: number;
-  /** Share of each plan's moves (the last in plan order) that get a standby copy first. Default 0. */
-  readonly replicate?: number;
-  /** Steps before its bin's move at which a standby copy is made. Default 1. */
-  readonly replicaLeadSteps?: number;
+  /** Share of each plan's moves (the last in plan order) that get a standby copy first. */
+  readonly replicate: number;
+  /** Steps before its bin's move at which a standby copy is made. */
+  readonly replicaLeadSteps: number;
 }
 
 /** A migration requested at an event time: the bin map to move to (tests and benchmarks). */

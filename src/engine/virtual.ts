@@ -466,8 +466,8 @@ class VirtualKeyed<P> {
   }
 
   private start(owners: readonly number[], binRate: Float64Array | undefined): void {
-    const plan = planMigration(this.router.map, BinMap.fromOwners(owners, this.P), this.m.strategy, { order: this.m.order, replicate: this.m.replicate ?? 0 }, binRate ? { binRate } : {});
-    if (plan.steps.length > 0) this.router.start(plan, { gapMs: this.m.gapMs, replicaLeadSteps: this.m.replicaLeadSteps ?? 1 });
+    const plan = planMigration(this.router.map, BinMap.fromOwners(owners, this.P), this.m.strategy, { order: this.m.order, replicate: this.m.replicate }, binRate ? { binRate } : {});
+    if (plan.steps.length > 0) this.router.start(plan, { gapMs: this.m.gapMs, replicaLeadSteps: this.m.replicaLeadSteps });
   }
 
   private handle(out: { outgoing: StateMsg[]; installed: { bin: number }[] }, t: number): void {

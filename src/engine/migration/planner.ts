@@ -12,10 +12,10 @@ export interface MigrationStep {
 }
 
 /**
- * A standby copy of a bin on `worker`, the worker the plan moves the bin to (Spacker's replication,
- * per plan). The owner ships a snapshot when the plan's first step starts, in the background, and
- * records which keys change after it. At the bin's move the owner then sends only those keys, and the
- * destination installs snapshot + changed keys.
+ * A standby copy of a bin on `worker`, the worker the plan first moves the bin to (Spacker's
+ * replication, per plan). The owner ships a snapshot a few steps before the move (coordinator
+ * `replicaLeadSteps`) and records which keys change after it. At the bin's move the owner then sends
+ * only those keys, and the destination installs snapshot + changed keys.
  */
 export interface Replica {
   readonly bin: number;

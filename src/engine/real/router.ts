@@ -261,8 +261,8 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     while (scheduleIdx < schedule.length && schedule[scheduleIdx].atMs <= now && !mrouter.migrating) {
       const req = schedule[scheduleIdx++];
       const owners = typeof req.owners === 'function' ? req.owners(mrouter.map) : req.owners;
-      const plan = planMigration(mrouter.map, BinMap.fromOwners(owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate ?? 0 });
-      if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps ?? 1 });
+      const plan = planMigration(mrouter.map, BinMap.fromOwners(owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate });
+      if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps });
     }
     for (;;) {
       const marker = mrouter.poll(now);
@@ -367,8 +367,8 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
           prefSlide = sl;
           const target = prefs!.takeTarget(mrouter.map, mig!.minShare, mig!.minRecords);
           if (target && !mrouter.migrating && scheduleIdx >= schedule.length) {
-            const plan = planMigration(mrouter.map, BinMap.fromOwners(target.owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate ?? 0 }, { binRate: target.binRate });
-            if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps ?? 1 });
+            const plan = planMigration(mrouter.map, BinMap.fromOwners(target.owners, P), mig!.strategy, { order: mig!.order, replicate: mig!.replicate }, { binRate: target.binRate });
+            if (plan.steps.length > 0) mrouter.start(plan, { gapMs: mig!.gapMs, replicaLeadSteps: mig!.replicaLeadSteps });
           }
         }
         await releaseMarkers(now);
