@@ -137,6 +137,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   const keys = new Int32Array(MAX_BATCH);
   const payloads = new Int32Array(MAX_BATCH);
   const dest = new Int32Array(MAX_BATCH);
+  const costs = partitioner.usesCost ? new Float64Array(MAX_BATCH) : undefined;
 
   let t = 0; // source time of the last emission
   let records = 0;
@@ -273,8 +274,10 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     keyed?.step(t);
     const got = workload.fill(keys, payloads, 0, n, t);
     if (got === 0) break;
+    if (costs) for (let i = 0; i < got; i++) costs[i] = op.cost(payloads[i]);
     const r0 = process.hrtime.bigint();
-    for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+    if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
+    else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
     acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
     acc.routeCalls += got;
 

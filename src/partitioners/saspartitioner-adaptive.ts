@@ -42,6 +42,8 @@ export const sasAdaptiveParams = z
     priorSmoothing: z.number().gt(0).max(1).default(0.3),
     /** As saspartitioner's: `key-deficit` (SaS) or `load-deficit` (ours). Default `load-deficit`. */
     hotRule: z.enum(['key-deficit', 'load-deficit']).default('load-deficit'),
+    /** As saspartitioner's: weigh records by their cost in the deficits. Default true. */
+    weighByCost: z.boolean().default(true),
   });
 
 /** Validated parameters of `saspartitioner-adaptive`. */
@@ -170,12 +172,13 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
     get active() {
       return active;
     },
-    route(key: number): number {
+    usesCost: params.weighByCost,
+    route(key: number, cost?: number): number {
       if (key < counts.length) {
         if (counts[key] === 0) touched[touchedN++] = key;
         counts[key]++;
       }
-      return router.route(key);
+      return router.route(key, cost);
     },
     onSlide(report: SlideReport): void {
       window.push(report);

@@ -63,6 +63,12 @@ export const sasPartitionerParams = z
      * `load-deficit` (measured, docs/learned.md).
      */
     hotRule: z.enum(['key-deficit', 'load-deficit']).default('load-deficit'),
+    /**
+     * Ours: weigh each record by its cost (the task's cost units, which the engines pass) in the
+     * deficits, so hot keys balance work instead of record counts. Without a cost (the Kafka adapter)
+     * a record counts 1. Default true (measured, docs/learned.md).
+     */
+    weighByCost: z.boolean().default(true),
   })
   .refine((p) => p.sketchCapacity === undefined || p.sketchCapacity >= (p.numHotKeys ?? 10), { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
@@ -169,7 +175,8 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
     get steps() {
       return steps;
     },
-    route: (key: number): number => router.route(key),
+    usesCost: params.weighByCost,
+    route: (key: number, cost?: number): number => router.route(key, cost),
     get actionMode() {
       return mode;
     },

@@ -41,8 +41,14 @@ export interface Partitioner {
    * engine then skips split tracking and every partial skips the reducer (key forwarding).
    */
   readonly splitsKeys: boolean;
-  /** Pick the worker for one record of `key` (a dense non-negative integer). */
-  route(key: number): number;
+  /**
+   * True when `route` reads its second argument: the record's cost in the task's units (words for
+   * word count, values for t-digest; `TaskOperator.cost`). The engines then pass it; other callers
+   * (the Kafka adapter, benches) may leave it out, which counts every record as 1. Default false.
+   */
+  readonly usesCost?: boolean;
+  /** Pick the worker for one record of `key` (a dense non-negative integer), whose cost is `cost` when the caller knows it. */
+  route(key: number, cost?: number): number;
   /** Feedback once per metric slide, after the slide's report is complete. Optional. */
   onSlide?(report: SlideReport): void;
   /** Cheap summary for the metrics. */

@@ -53,6 +53,39 @@ describe('load-deficit routing (golden)', () => {
     expect([42, 4, 42, 42].map((x) => r.route(x))).toEqual([42, 4, 42, 42].map((x) => k2.route(x)));
   });
 
+  it('with record costs the deficits weigh work, not records', () => {
+    const stream = [4, 42, 42, 42, 42, 42];
+    const costs = [5, 1, 1, 3, 1, 2];
+    const r = router('load-deficit');
+    r.setTargets([1, 1, 1, 1]);
+    // By hand, N and loads in cost units, v_w = .25·N − load_w over workers (1, 2, 3):
+    // cold (5) → 2, load (0,0,5,0); N=6: (1.5, −3.5, 1.5) tie → 1; N=7: (.75, −3.25, 1.75) → 3;
+    // N=10 (cost 3): (1.5, −2.5, 1.5) tie → 1, load (0,4,5,1); N=11: (−1.25, −2.25, 1.75) → 3;
+    // N=13 (cost 2): (−.75, −1.75, 1.25) → 3.
+    expect(stream.map((k, i) => r.route(k, costs[i]))).toEqual([2, 1, 3, 1, 3, 3]);
+    // counting records instead (no costs): N=2..4 gives 1, 3, 1, then (−.75, .25, .25) → 2, then (−.5, −.5, .5) → 3
+    const c = router('load-deficit');
+    c.setTargets([1, 1, 1, 1]);
+    expect(stream.map((k) => c.route(k))).toEqual([2, 1, 3, 1, 2, 3]);
+    // key-deficit on shares of the key's cost (targets 1/3 each), realised cost per worker before each
+    // hot record: (0,0,0) → 1; (1,0,0) → 2; (1,1,0) → 3 (cost 3); (1,1,3): deficits (.13, .13, −.27) → 1;
+    // (2,1,3): (0, .17, −.17) → 2
+    const k = router('key-deficit');
+    expect(stream.map((x, i) => k.route(x, costs[i]))).toEqual([2, 1, 2, 3, 1, 2]);
+    // the detector's and the offline action's counts stay in records
+    expect(Array.from({ length: 4 }, (_, w) => r.slideCounts[w])).toEqual([0, 2, 0, 3]);
+  });
+
+  it('the partitioner asks the engine for costs unless weighByCost is false', () => {
+    const on = createPartitioner('saspartitioner', ctx(4), { checkpoint: 'none', numHotKeys: 2, numTrueHotKeys: 2 });
+    expect(on.usesCost).toBe(true);
+    const off = createPartitioner('saspartitioner', ctx(4), { checkpoint: 'none', numHotKeys: 2, numTrueHotKeys: 2, weighByCost: false });
+    expect(off.usesCost).toBe(false);
+    expect(createPartitioner('saspartitioner-adaptive', ctx(4), { models: [{ alpha: 0, checkpoint: 'none' }], weighByCost: false }).usesCost).toBe(false);
+    expect(createPartitioner('saspartitioner-adaptive', ctx(4), { models: [{ alpha: 0, checkpoint: 'none' }] }).usesCost).toBe(true);
+    expect(() => createPartitioner('saspartitioner', ctx(4), { checkpoint: 'none', weighByCost: 'yes' })).toThrow(/weighByCost/);
+  });
+
   it('the partitioner parameter is validated and defaults to load-deficit', () => {
     expect(sasPartitionerParams.parse({ checkpoint: 'none' }).hotRule).toBe('load-deficit');
     expect(() => createPartitioner('saspartitioner', ctx(4), { checkpoint: 'none', hotRule: 'nope' })).toThrow(ConfigError);
@@ -132,6 +165,37 @@ describe('load-deficit routing (properties)', () => {
         }
         expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(1);
       }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('load-deficit routing with costs (properties)', () => {
+  it('one hot key over all workers, equal targets: each hot record goes to the least loaded worker in cost, and the spread ends within the largest cost', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 12 }),
+        fc.array(fc.tuple(fc.integer({ min: 8, max: 97 }), fc.integer({ min: 1, max: 10 })), { maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 400 }),
+        (P, colds, hots) => {
+          const r = new LearnedRouter({ numWorkers: P, numKeys: 100, numHotKeys: 1, mask: [{ start: 0, end: P }], sketchCapacity: 0, hotRule: 'load-deficit' });
+          r.swap([7], 1, undefined, null);
+          r.setTargets(new Array(P).fill(1));
+          const load = new Array(P).fill(0);
+          for (const [key, cost] of colds) load[r.route(key, cost)] += cost;
+          const spread0 = Math.max(...load) - Math.min(...load);
+          let hotCost = 0;
+          for (const cost of hots) {
+            const min = Math.min(...load);
+            const w = r.route(7, cost);
+            expect(w).toBe(load.indexOf(min));
+            load[w] += cost;
+            hotCost += cost;
+          }
+          // enough hot work to level everything: the spread is at most one record's cost
+          if (hotCost >= P * (spread0 + 10)) expect(Math.max(...load) - Math.min(...load)).toBeLessThanOrEqual(10);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -326,6 +326,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const keys = new Int32Array(CHUNK);
   const payloads = new Int32Array(CHUNK);
   const dest = new Int32Array(CHUNK);
+  const costs = partitioner.usesCost ? new Float64Array(CHUNK) : undefined;
   let records = 0;
   let curPane = Number.NaN;
   let tokens = 0;
@@ -397,8 +398,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       if (rate !== Infinity) tokens -= got;
       const slide = Math.floor(now / slideMs);
       const acc = accOf(slide).acc;
+      if (costs) for (let i = 0; i < got; i++) costs[i] = op.cost(payloads[i]);
       const r0 = process.hrtime.bigint();
-      for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+      if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
+      else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
       acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
       if (mrouter) {
         for (let i = 0; i < got; i++) {

@@ -12,8 +12,9 @@ import { InvariantError } from '../../common/errors.js';
  *   `share_kw − realised_kw / realised_k`;
  * - `load-deficit` (ours): the largest deficit of the worker's *total* load this slide,
  *   `target_w · N − load_w`, where `target_w` is the worker's expected fraction of the slide's records
- *   (cold forecast + Σ_k hot_k · share_kw, set by {@link LearnedRouter.setTargets}), N the records
- *   routed since the swap and `load_w` those that went to w (all keys). The table stays the target;
+ *   (cold forecast + Σ_k hot_k · share_kw, set by {@link LearnedRouter.setTargets}), N the cost of
+ *   the records routed since the swap and `load_w` the cost of those that went to w (all keys; a
+ *   record costs 1 unless the engine passes the task's cost, see `route`). The table stays the target;
  *   hot records absorb the noise of the hashed tail as it arrives. Without targets it is `key-deficit`.
  */
 export type HotRule = 'key-deficit' | 'load-deficit';
@@ -66,7 +67,7 @@ export class LearnedRouter {
   /** Per slot: records routed in the current slide, per worker (for the offline action and tests). */
   readonly slideCounts: Float64Array;
   readonly hotRule: HotRule;
-  /** load-deficit: per worker, records routed since the last swap (all keys), and their sum. */
+  /** load-deficit: per worker, cost of the records routed since the last swap (all keys), and their sum. */
   private readonly load: Float64Array;
   private loadTotal = 0;
   /** load-deficit: per worker, expected fraction of the slide's records (sums to 1); unused while `hasTargets` is false. */
@@ -108,15 +109,20 @@ export class LearnedRouter {
     this.setShares(undefined);
   }
 
-  /** The worker of one record. Feeds the top-k detector. Allocation-free. */
-  route(key: number): number {
+  /**
+   * The worker of one record. Feeds the top-k detector. Allocation-free. `cost` (default 1) weighs
+   * the record in the deficits: the realised shares (`key-deficit`) and the per-worker loads
+   * (`load-deficit`) add it, so with the task's record costs the hot keys balance work rather than
+   * record counts. Detector counts and `slideCounts` always count records.
+   */
+  route(key: number, cost = 1): number {
     this.sketch?.offer(key);
-    this.loadTotal++;
+    this.loadTotal += cost;
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
     if (s < 0) {
       const c = murmurWorker(key, this.hashSeed, this.numWorkers);
       this.slideCold[c]++;
-      this.load[c]++;
+      this.load[c] += cost;
       return c;
     }
     const n = this.numWorkers;
@@ -124,22 +130,22 @@ export class LearnedRouter {
       const w = this.rr[s];
       this.rr[s] = w + 1 === n ? 0 : w + 1;
       this.rrCounts[s]++;
-      this.load[w]++;
+      this.load[w] += cost;
       return w;
     }
     if (this.hasShares[s] === 0) {
       // a true slot without shares takes its cold route (counted as its own load, not cold)
       const c = murmurWorker(key, this.hashSeed, n);
       this.slideCounts[s * n + c]++;
-      this.load[c]++;
+      this.load[c] += cost;
       return c;
     }
     const base = s * n;
     const best = this.hasTargets ? this.mostBehind(s) : this.keyDeficit(s);
-    this.realised[base + best]++;
-    this.realisedTotal[s]++;
+    this.realised[base + best] += cost;
+    this.realisedTotal[s] += cost;
     this.slideCounts[base + best]++;
-    this.load[best]++;
+    this.load[best] += cost;
     return best;
   }
 
@@ -163,8 +169,8 @@ export class LearnedRouter {
   }
 
   /**
-   * load-deficit: the allowed worker of slot s with the largest `target · N − load` (N counts the
-   * current record; strict >, lowest index on ties).
+   * load-deficit: the allowed worker of slot s with the largest `target · N − load` (N includes the
+   * current record; both in cost units, see `route`; strict >, lowest index on ties).
    */
   private mostBehind(s: number): number {
     const base = s * this.numWorkers;
