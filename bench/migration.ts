@@ -3,7 +3,7 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T]
 // --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
@@ -33,6 +33,8 @@ const P = 8;
 const numKeys = intArg('--keys', quick ? 200_000 : 1_000_000);
 const binBits = intArg('--bin-bits', 10);
 const atMs = intArg('--at', 5000);
+/** Worker threads of the real clock (default 2). */
+const threads = intArg('--threads', 2);
 const replicate = (() => {
   const i = process.argv.indexOf('--replicate');
   if (i < 0) return 0;
@@ -44,7 +46,7 @@ const replicate = (() => {
   return v;
 })();
 const durationMs = atMs + (quick ? 3000 : 7000);
-const sets = [`clock=${real ? 'real' : 'virtual'}`, 'threads=2', 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
+const sets = [`clock=${real ? 'real' : 'virtual'}`, `threads=${threads}`, 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
 
 // The hot key's bin, so that the plan surely moves it.
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
@@ -103,7 +105,7 @@ const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
+  setup: { P, threads: real ? threads : undefined, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });

@@ -557,9 +557,11 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
       clock.nowMs = tRel;
       const got = workload.fill(keys, payloads, 0, n, tRel);
       if (got === 0) break;
+      const costs = partitioner.usesCost ? Float64Array.from(payloads.subarray(0, got), (p) => op.cost(p)) : undefined;
       const r0 = process.hrtime.bigint();
       const dest = new Int32Array(got);
-      for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+      if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
+      else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
       const routeNs = Number(process.hrtime.bigint() - r0);
       for (let i = 0; i < got; i++) {
         let t: number;
