@@ -14,13 +14,14 @@ import { toRunResult } from './run.js';
 import { writeCorpusTrace } from './trace.js';
 import { preloadLearned } from './learned.js';
 
-const named = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) })]);
+/** A partitioner entry: a name, or `{name, params, label}`; `label` (default the name) tells two entries of one partitioner apart in the report. */
+const partitionerEntry = z.union([z.string().min(1), z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}), label: z.string().regex(/^[A-Za-z0-9._=,()+-]+$/, 'letters, digits and ._=,()+- only').optional() })]);
 
 /** The experiment file schema (params/compare.yaml; every field documented in docs/compare.md). */
 export const compareSchema = z.strictObject({
   /** Job config fields shared by every run (see docs/params.md). */
   base: z.record(z.string(), z.unknown()).default({}),
-  partitioners: z.array(named).min(1, 'list at least one partitioner'),
+  partitioners: z.array(partitionerEntry).min(1, 'list at least one partitioner'),
   workloads: z.array(z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}), label: z.string().min(1).optional() })).min(1, 'list at least one workload'),
   /** Tasks; an entry may override base fields (`base`) and the fixed rate for its runs, e.g. a lower capacity for a costlier task. */
   tasks: z
@@ -51,13 +52,13 @@ interface Combo {
   readonly task: { name: string; params: Record<string, unknown> };
   readonly fixedRate: { rate: number; durationMs: number };
   readonly workload: { name: string; params: Record<string, unknown>; label: string };
-  readonly partitioner: { name: string; params: Record<string, unknown> };
+  readonly partitioner: { name: string; params: Record<string, unknown>; label: string };
   readonly repetition: number;
   readonly seed: number;
   readonly job: JobConfig;
 }
 
-const asNamed = (x: z.infer<typeof named>) => (typeof x === 'string' ? { name: x, params: {} } : { name: x.name, params: x.params });
+const asPartitioner = (x: z.infer<typeof partitionerEntry>) => (typeof x === 'string' ? { name: x, params: {}, label: x } : { name: x.name, params: x.params, label: x.label ?? x.name });
 
 type TaskEntry = CompareConfig['tasks'][number];
 const taskOf = (t: TaskEntry) => (typeof t === 'string' ? { name: t, params: {}, base: {}, fixedRate: undefined } : t);
@@ -90,6 +91,14 @@ function labelOf(w: { name: string; params: Record<string, unknown>; label?: str
  */
 export function expandCompare(cfg: CompareConfig, traceDir: string, file?: string): Combo[] {
   const combos: Combo[] = [];
+  const labels = new Map<string, number>();
+  cfg.partitioners.map(asPartitioner).forEach((p, pi) => {
+    const first = labels.get(p.label);
+    if (first !== undefined) {
+      throw new ConfigError(`partitioners[${pi}].label: "${p.label}" is already the label of partitioners[${first}]; give each entry of the same partitioner its own label`, { field: `partitioners[${pi}].label`, got: p.label });
+    }
+    labels.set(p.label, pi);
+  });
   const traces = new Map<string, string>();
   cfg.tasks.forEach((entry, ti) => {
     const te = taskOf(entry);
@@ -109,10 +118,10 @@ export function expandCompare(cfg: CompareConfig, traceDir: string, file?: strin
         }
         wl = { name: 'csv', params: { ...w.params, path, format } };
       }
-      cfg.partitioners.map(asNamed).forEach((p, pi) => {
+      cfg.partitioners.map(asPartitioner).forEach((p, pi) => {
         for (let rep = 0; rep < cfg.repetitions; rep++) {
           const seed = cfg.seeds ? cfg.seeds[rep % cfg.seeds.length] : baseSeed + rep;
-          const raw = { ...base, seed, task, workload: wl, partitioner: p, output: { metrics: false } };
+          const raw = { ...base, seed, task, workload: wl, partitioner: { name: p.name, params: p.params }, output: { metrics: false } };
           let job: JobConfig;
           try {
             job = validateJob(raw, file);
@@ -152,17 +161,18 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
     const runs: RunResult[] = [];
     for (let i = 0; i < combos.length; i++) {
       const c = combos[i];
-      const tag = `${c.task.name}/${c.workload.label}/${c.partitioner.name}${cfg.repetitions > 1 ? ` #${c.repetition}` : ''}`;
+      const tag = `${c.task.name}/${c.workload.label}/${c.partitioner.label}${cfg.repetitions > 1 ? ` #${c.repetition}` : ''}`;
       progress.update(i / combos.length, tag);
       const started = new Date();
       await preloadLearned(c.job); // the learned partitioners' checkpoints (no-op for the others)
       const max = cfg.maxThroughput ? await runMaxThroughput(c.job) : undefined;
       const fixed = { ...c.job, source: { ...c.job.source, rate: c.fixedRate.rate }, durationMs: c.fixedRate.durationMs };
       const res = await runJob(buildJob(fixed));
-      const id = `${c.task.name}-${c.workload.label}-${c.partitioner.name}-r${c.repetition}`.replace(/[^A-Za-z0-9._=,()-]/g, '_');
+      const id = `${c.task.name}-${c.workload.label}-${c.partitioner.label}-r${c.repetition}`.replace(/[^A-Za-z0-9._=,()-]/g, '_');
       const r = toRunResult(fixed, res, started, id, c.repetition);
       runs.push({
         ...r,
+        partitioner: c.partitioner.label,
         workload: { name: c.workload.label, params: c.workload.params },
         summary: { ...r.summary, ...(max ? { maxThroughput: max.maxThroughput } : {}) },
       });

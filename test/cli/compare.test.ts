@@ -45,6 +45,30 @@ describe('sas compare', () => {
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toBe(before);
   });
 
+  it('one partitioner listed twice with different params: labels tell the runs apart, and a repeated label fails before anything runs', async () => {
+    const out = tmp();
+    const cfg = compareSchema.parse({
+      base: { workers: 4, capacity: 20000, queueCapacity: 100 },
+      partitioners: ['pkg', { name: 'pkg', params: { coldHash: 'mod' }, label: 'pkg-mod' }],
+      workloads: [{ name: 'zipf', params: { numKeys: 1000, exponent: 1.5 } }],
+      tasks: ['keyedcount'],
+      maxThroughput: false,
+      fixedRate: { rate: 5000, durationMs: 2000 },
+      output: { dir: out, name: 'lab' },
+    });
+    const { results } = await compareCommand(cfg, { quiet: true });
+    expect(results.runs.map((r) => r.partitioner).sort()).toEqual(['pkg', 'pkg-mod']);
+    const byId = new Map(results.runs.map((r) => [r.partitioner, r]));
+    expect((byId.get('pkg-mod')!.config as { partitioner: { params: { coldHash: string } } }).partitioner.params.coldHash).toBe('mod');
+    expect((byId.get('pkg')!.config as { partitioner: { params: Record<string, unknown> } }).partitioner.params.coldHash).toBeUndefined();
+    const f = join(out, 'dup.yaml');
+    writeFileSync(f, `partitioners: [hash, { name: hash, params: { seed: 7 } }]\nworkloads: [{ name: uniform }]\ntasks: [keyedcount]\noutput: { dir: ${out}, name: dup }\n`);
+    const r = sas(['compare', '-q', '-c', f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('partitioners[1].label');
+    expect(readdirSync(out).sort()).toEqual(['dup.yaml', 'lab']);
+  });
+
   it('an unknown partitioner, workload or an empty list fails before anything runs', () => {
     const out = tmp();
     const f = join(out, 'c.yaml');
