@@ -3,7 +3,7 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S]
 // --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
@@ -41,6 +41,8 @@ const atMs = intArg('--at', real && !quick ? 15_000 : 5000);
  * gives every thread its own core on a 2-core machine, as Megaphone runs one worker per core).
  */
 const threads = intArg('--threads', 1);
+/** A moving bin goes from worker w to w + shift (mod P); default P/2 = 4. With T threads worker w lives on thread w mod T, so an odd shift with T = 2 makes every move cross threads. */
+const shift = intArg('--shift', P / 2);
 const replicate = (() => {
   const i = process.argv.indexOf('--replicate');
   if (i < 0) return 0;
@@ -65,9 +67,9 @@ async function once(label: string, noneWindowMs = 0, replicas = 0) {
   const cfg = loadJobConfig(undefined, [...sets, `migration.strategy=${none ? 'batched' : strategy}`, `migration.replicate=${replicas}`]);
   const job = buildJob(cfg);
   const numBins = 2 ** binBits;
-  // Every bin owned by a worker in the first half moves to the worker P/2 further (half of the state).
+  // Every bin owned by a worker in the first half moves to the worker `shift` further (half of the state).
   const owners = (b: number) => b % P;
-  const target = Array.from({ length: numBins }, (_, b) => (owners(b) < P / 2 || b === hotBin ? (owners(b) + P / 2) % P : owners(b)));
+  const target = Array.from({ length: numBins }, (_, b) => (owners(b) < P / 2 || b === hotBin ? (owners(b) + shift) % P : owners(b)));
   const res = await runJob({ ...job, params: { ...job.params, migrationSchedule: none ? [] : [{ atMs, owners: target }] } });
   const m = res.migrations[0];
   const end = m ? Math.max(...m.steps.map((s) => s.endMs)) : atMs + noneWindowMs;
@@ -111,7 +113,7 @@ const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, threads: real ? threads : undefined, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
+  setup: { P, threads: real ? threads : undefined, shift, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });

@@ -13,6 +13,7 @@ import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
 import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
 import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, planMigration, type MigrationSummary, type StateMsg } from './migration/index.js';
+import { costScratch, fillCosts, routeBatch } from './route-batch.js';
 
 /** Resolved engine parameters (validated by the config layer). */
 export interface EngineParams {
@@ -137,7 +138,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   const keys = new Int32Array(MAX_BATCH);
   const payloads = new Int32Array(MAX_BATCH);
   const dest = new Int32Array(MAX_BATCH);
-  const costs = partitioner.usesCost ? new Float64Array(MAX_BATCH) : undefined;
+  const costs = costScratch(partitioner, MAX_BATCH);
 
   let t = 0; // source time of the last emission
   let records = 0;
@@ -274,10 +275,9 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     keyed?.step(t);
     const got = workload.fill(keys, payloads, 0, n, t);
     if (got === 0) break;
-    if (costs) for (let i = 0; i < got; i++) costs[i] = op.cost(payloads[i]);
+    fillCosts(op, payloads, got, costs);
     const r0 = process.hrtime.bigint();
-    if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
-    else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+    routeBatch(partitioner, keys, got, dest, costs);
     acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
     acc.routeCalls += got;
 

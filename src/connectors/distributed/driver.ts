@@ -12,6 +12,7 @@ import { CountingSink } from '../../engine/sink.js';
 import { RateSchedule } from '../../engine/source.js';
 import { SplitTracker } from '../../engine/split-tracker.js';
 import { paneOf, panesPerWindow } from '../../engine/window.js';
+import { costScratch, fillCosts, routeBatch } from '../../engine/route-batch.js';
 import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
 import { encodeRecordKey, encodeRecordValue, RECORD_VALUE_BYTES } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
@@ -502,6 +503,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     // ---- producer side: source, partitioner, split tracking, control records ----
     const keys = new Int32Array(GEN_BATCH);
     const payloads = new Int32Array(GEN_BATCH);
+    const costs = costScratch(partitioner, GEN_BATCH);
     const L = lanes.length;
     let produceStart = Number.NaN;
     /** Sends `msgs` on `lane` after its previous request was acknowledged (one request in flight per lane). */
@@ -557,11 +559,10 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
       clock.nowMs = tRel;
       const got = workload.fill(keys, payloads, 0, n, tRel);
       if (got === 0) break;
-      const costs = partitioner.usesCost ? Float64Array.from(payloads.subarray(0, got), (p) => op.cost(p)) : undefined;
+      fillCosts(op, payloads, got, costs);
       const r0 = process.hrtime.bigint();
       const dest = new Int32Array(got);
-      if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
-      else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+      routeBatch(partitioner, keys, got, dest, costs);
       const routeNs = Number(process.hrtime.bigint() - r0);
       for (let i = 0; i < got; i++) {
         let t: number;

@@ -11,6 +11,7 @@ import { paneOf, panesPerWindow } from '../window.js';
 import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
 import { BinPreferences } from '../keyed.js';
 import { BinMap, MigrationRouter, createBinning, planMigration } from '../migration/index.js';
+import { costScratch, fillCosts, routeBatch } from '../route-batch.js';
 
 /** Extra parameters of the real clock. */
 export interface RealParams extends EngineParams {
@@ -326,7 +327,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const keys = new Int32Array(CHUNK);
   const payloads = new Int32Array(CHUNK);
   const dest = new Int32Array(CHUNK);
-  const costs = partitioner.usesCost ? new Float64Array(CHUNK) : undefined;
+  const costs = costScratch(partitioner, CHUNK);
   let records = 0;
   let curPane = Number.NaN;
   let tokens = 0;
@@ -398,10 +399,9 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       if (rate !== Infinity) tokens -= got;
       const slide = Math.floor(now / slideMs);
       const acc = accOf(slide).acc;
-      if (costs) for (let i = 0; i < got; i++) costs[i] = op.cost(payloads[i]);
+      fillCosts(op, payloads, got, costs);
       const r0 = process.hrtime.bigint();
-      if (costs) for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i], costs[i]);
-      else for (let i = 0; i < got; i++) dest[i] = partitioner.route(keys[i]);
+      routeBatch(partitioner, keys, got, dest, costs);
       acc.routeNsTotal += Number(process.hrtime.bigint() - r0);
       if (mrouter) {
         for (let i = 0; i < got; i++) {
