@@ -219,6 +219,10 @@ function run(): void {
   }
   let did = 0;
   let wake = Infinity;
+  // At most one epoch marker per turn: a marker may export and install whole bins, so after one the
+  // thread serves only record batches and then yields, letting the records that arrive meanwhile in
+  // between a step's bin moves (a batched step moves several bins of one thread's workers).
+  let markerDone = false;
   for (let pass = 0; pass < 64; pass++) {
     let progressed = false;
     const t = now();
@@ -230,6 +234,11 @@ function run(): void {
         if (h.busyUntil < wake) wake = h.busyUntil;
         continue;
       }
+      if (item.type === 'marker' && markerDone) {
+        did++; // not done yet: run again on the next turn
+        continue;
+      }
+      if (item.type === 'marker') markerDone = true;
       h.queue[h.head++] = undefined as unknown as Item;
       if (h.head > 1024 && h.head * 2 > h.queue.length) {
         h.queue.splice(0, h.head);
