@@ -220,8 +220,8 @@ function run(): void {
   let did = 0;
   let wake = Infinity;
   // At most one epoch marker per turn: a marker may export and install whole bins, so after one the
-  // thread serves only record batches and then yields, letting the records that arrive meanwhile in
-  // between a step's bin moves (a batched step moves several bins of one thread's workers).
+  // thread serves only record batches and then yields. Records that arrive meanwhile are served between
+  // the bin moves of a step (a batched step moves several bins of one thread's workers), not after all of them.
   let markerDone = false;
   for (let pass = 0; pass < 64; pass++) {
     let progressed = false;
@@ -235,7 +235,7 @@ function run(): void {
         continue;
       }
       if (item.type === 'marker' && markerDone) {
-        did++; // not done yet: run again on the next turn
+        did++; // a marker is still queued: schedule another turn
         continue;
       }
       if (item.type === 'marker') markerDone = true;
