@@ -1,5 +1,7 @@
 // Public surface of the connectors subsystem: Kafka client, source, sink, partitioner adapter, codec.
 export { awaitGroupCoordinator, brokersFromEnv, createKafkaClient, kafkaClientOptions } from './client.js';
+export { superviseConsumer } from './consumer.js';
+export type { ConsumerCrash, ConsumerPlan, ConsumerSupervisorDeps, SupervisedConsumer } from './consumer.js';
 export type { KafkaClientOptions } from './client.js';
 export { decodeRecordInto, encodeRecordKey, encodeRecordValue, MALFORMED_REASONS, MAX_KEYS, RECORD_VALUE_BYTES } from './codec.js';
 export type { MalformedReason, RecordColumns } from './codec.js';

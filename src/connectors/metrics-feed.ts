@@ -7,7 +7,7 @@ import type { SlideReport } from '../common/metrics.js';
 import { parseOrThrow } from '../common/validate.js';
 import { MetricsCollector, SlideAccumulator } from '../engine/metrics/collector.js';
 import { accumulateWorkerMetrics, decodeOutput, type OutputMessage } from './distributed/messages.js';
-import { awaitGroupCoordinator } from './client.js';
+import { superviseConsumer } from './consumer.js';
 import { wrapKafkaError } from './errors.js';
 import type { KafkaCustomPartitioner } from './partitioner.js';
 
@@ -42,6 +42,13 @@ export interface ConsumerMetricsFeed {
   readonly malformed: number;
   /** Metrics of a slide already published, or a second report of the same (slide, worker): dropped. */
   readonly late: number;
+  /** Consumer crashes so far (each followed by a restart unless `failed` is set). */
+  readonly crashes: number;
+  /**
+   * The crash after which the feed's consumer stays stopped, or null. The partitioner then keeps
+   * routing with its last table.
+   */
+  readonly failed: Error | null;
   /** Stops the consumer and the timer. */
   stop(): Promise<void>;
 }
@@ -111,37 +118,51 @@ export async function feedConsumerMetrics(
   let joinedResolve: () => void = () => undefined;
   const joinedP = new Promise<void>((r) => (joinedResolve = r));
   consumer.on(consumer.events.GROUP_JOIN, () => joinedResolve());
-  try {
-    await awaitGroupCoordinator(kafka, groupId);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        let m: OutputMessage;
-        try {
-          m = decodeOutput(message.value);
-        } catch {
-          malformed++;
-          return;
-        }
-        if (m.kind !== 'metrics') return;
-        if (m.partition >= P || (!Number.isNaN(next) && m.slide < next)) {
-          late++;
-          return;
-        }
-        let st = pending.get(m.slide);
-        if (!st) pending.set(m.slide, (st = { entries: new Array(P).fill(undefined), got: 0, firstAt: Date.now() }));
-        if (st.entries[m.partition] !== undefined) {
-          late++;
-          return;
-        }
-        st.entries[m.partition] = m;
-        st.got++;
-        publish(false);
+  let crashes = 0;
+  let failed: Error | null = null;
+  const supervised = superviseConsumer(
+    kafka,
+    consumer,
+    {
+      groupId,
+      topics: [o.topic],
+      fromBeginning: o.fromBeginning,
+      context: { topic: o.topic },
+      run: {
+        eachMessage: async ({ message }) => {
+          let m: OutputMessage;
+          try {
+            m = decodeOutput(message.value);
+          } catch {
+            malformed++;
+            return;
+          }
+          if (m.kind !== 'metrics') return;
+          if (m.partition >= P || (!Number.isNaN(next) && m.slide < next)) {
+            late++;
+            return;
+          }
+          let st = pending.get(m.slide);
+          if (!st) pending.set(m.slide, (st = { entries: new Array(P).fill(undefined), got: 0, firstAt: Date.now() }));
+          if (st.entries[m.partition] !== undefined) {
+            late++;
+            return;
+          }
+          st.entries[m.partition] = m;
+          st.got++;
+          publish(false);
+        },
       },
-    });
+    },
+    (c) => {
+      crashes++;
+      if (!c.restart) failed = c.error;
+    },
+  );
+  try {
+    await supervised.start();
   } catch (e) {
-    await consumer.disconnect().catch(() => undefined);
+    await supervised.disconnect().catch(() => undefined);
     throw wrapKafkaError(e, 'start metrics feed', { topic: o.topic });
   }
   const timer = setInterval(() => publish(false), Math.max(20, Math.min(500, o.graceMs / 4)));
@@ -156,9 +177,15 @@ export async function feedConsumerMetrics(
     get late() {
       return late;
     },
+    get crashes() {
+      return crashes;
+    },
+    get failed() {
+      return failed;
+    },
     async stop() {
       clearInterval(timer);
-      await consumer.disconnect();
+      await supervised.disconnect();
     },
   };
 }

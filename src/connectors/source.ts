@@ -7,7 +7,7 @@ import { parseOrThrow } from '../common/validate.js';
 import { decodeRecordInto, MALFORMED_REASONS, MAX_KEYS } from './codec.js';
 import type { MalformedReason, RecordColumns } from './codec.js';
 import { staticAssigner } from './assigner.js';
-import { awaitGroupCoordinator } from './client.js';
+import { superviseConsumer, type SupervisedConsumer } from './consumer.js';
 import { wrapKafkaError } from './errors.js';
 import { RateLimiter } from './rate.js';
 
@@ -99,7 +99,10 @@ export interface KafkaSourceHandlers {
    * chunk's records are durable.
    */
   onChunkDone?(partition: number, nextOffset: string): void;
-  /** Errors from `onBatch`, the dead-letter producer or the consumer (a crash kafkajs will or will not restart). */
+  /**
+   * Errors from `onBatch`, the dead-letter producer or the consumer. After a consumer crash the
+   * error's `context.restart` says whether the consumer runs again (src/connectors/consumer.ts).
+   */
   onError?(e: Error): void;
 }
 
@@ -208,9 +211,6 @@ export function createKafkaSource(
     joinWaiters = [];
     for (const w of ws) w(assigned);
   });
-  consumer.on(consumer.events.CRASH, (e) => {
-    report(wrapKafkaError(e.payload.error, 'consume', { topic, groupId: o.groupId, restart: e.payload.restart }));
-  });
 
   const pauseForRate = (partition: number, waitMs: number): void => {
     ratePauses++;
@@ -312,23 +312,34 @@ export function createKafkaSource(
     }
   };
 
+  // Every crash is reported; its error's context.restart says whether the consumer runs again.
+  const supervised: SupervisedConsumer = superviseConsumer(
+    kafka,
+    consumer,
+    {
+      groupId: o.groupId,
+      topics: [topic],
+      fromBeginning: o.fromBeginning,
+      context: { topic },
+      run: {
+        autoCommit: o.commit === 'processed',
+        autoCommitInterval: o.autoCommitIntervalMs,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
+        eachBatch,
+      },
+    },
+    (c) => report(c.error),
+  );
+
   return {
     async start() {
       try {
         if (dlq) await dlq.connect();
-        await awaitGroupCoordinator(kafka, o.groupId);
-        await consumer.connect();
-        await consumer.subscribe({ topics: [topic], fromBeginning: o.fromBeginning });
-        await consumer.run({
-          autoCommit: o.commit === 'processed',
-          autoCommitInterval: o.autoCommitIntervalMs,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: o.partitionsConsumedConcurrently,
-          eachBatch,
-        });
       } catch (e) {
         throw wrapKafkaError(e, 'start consumer', { topic, groupId: o.groupId });
       }
+      await supervised.start();
     },
     joined() {
       if (lastJoin !== null) return Promise.resolve(lastJoin);
@@ -359,7 +370,7 @@ export function createKafkaSource(
     async stop() {
       for (const h of ratePaused.values()) clock.clearTimeout(h);
       ratePaused.clear();
-      await consumer.disconnect();
+      await supervised.disconnect();
       if (dlq) await dlq.disconnect();
     },
     stats() {

@@ -69,29 +69,40 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
     };
     const A = N / 3;
     const B = (2 * N) / 3;
+    // Phase log with times, printed on failure too: a stall names its phase.
+    const t0 = Date.now();
+    const phases: string[] = [];
+    const phase = (what: string): void => void phases.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what} (distinct ${distinct}, sink retries ${sink.stats().retries})`);
 
+    // On a stall, the error names the phase and lists the phases reached, with times.
+    const fail = (e: Error): never => {
+      throw new Error(`${e.message}; consumer errors: ${errors.join(' | ') || 'none'}; phases: ${phases.join('; ')}`);
+    };
     try {
       // 1. A third is produced with the broker up; wait until half of it is consumed.
       await produce(0, A);
-      await waitFor(() => distinct >= A / 2, 60_000, 'half of the first third consumed').catch((e: Error) => {
-        throw new Error(`${e.message}; consumer errors: ${errors.join(' | ') || 'none'}`);
-      });
+      phase('first third produced');
+      await waitFor(() => distinct >= A / 2, 60_000, 'half of the first third consumed').catch(fail);
+      phase('half of it consumed; stopping the broker');
       // 2. The second third is produced while the broker shuts down (some requests may be cut off).
       const stopping = brokerCommandAsync('stop', PORT);
       const middle = produce(A, B);
       middle.catch(() => {}); // awaited below; keeps a failure from being reported as unhandled first
-      await stopping;
+      await stopping.catch(fail);
+      phase('broker stopped');
       const distinctAtStop = distinct;
       // 3. The last third is sent while the broker is down: kafkajs gives up (retries: 2) and the
       //    sink resends until the broker is back.
       const last = produce(B, N);
       last.catch(() => {});
-      await brokerCommandAsync('start', PORT);
-      await middle;
-      await last;
-      await waitFor(() => distinct >= N, 120_000, 'every record id after the restart').catch((e: Error) => {
-        throw new Error(`${e.message} (${distinct} of ${N}); consumer errors: ${errors.join(' | ') || 'none'}`);
-      });
+      await brokerCommandAsync('start', PORT).catch(fail);
+      phase('broker started');
+      await middle.catch(fail);
+      phase('second third acknowledged');
+      await last.catch(fail);
+      phase('last third acknowledged');
+      await waitFor(() => distinct >= N, 120_000, `every record id after the restart (${N})`).catch(fail);
+      phase('every record consumed');
       expect(distinctAtStop).toBeLessThan(N);
       expect(distinct).toBe(N);
       expect(Array.from(dedupedCounts)).toEqual(Array.from(countKeys(recs.keys, NUM_KEYS)));
@@ -101,13 +112,13 @@ describe.skipIf(skip !== null)('kafka broker restart (real broker on its own por
       expect(sink.stats().retries).toBeGreaterThan(0); // the producer really lived through the outage
       console.info(
         `[kafka restart] ${N} records; ${distinctAtStop} consumed when the broker stopped; ` +
-          `${deliveries - N} redelivered; sink retries ${sink.stats().retries}`,
+          `${deliveries - N} redelivered; sink retries ${sink.stats().retries}; phases: ${phases.join('; ')}`,
       );
     } finally {
       await src.stop().catch(() => {});
       await sink.disconnect().catch(() => {});
     }
-  });
+  }, 480_000);
 
   it('a `sas run` job (Kafka source → keyed count → Kafka sink) lives through a broker restart: exact final counts', async () => {
     const input = uniqueTopic('restart-run-in');

@@ -13,7 +13,8 @@ import { RateSchedule } from '../../engine/source.js';
 import { SplitTracker } from '../../engine/split-tracker.js';
 import { paneOf, panesPerWindow } from '../../engine/window.js';
 import { costScratch, fillCosts, routeBatch } from '../../engine/route-batch.js';
-import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
+import { createKafkaClient } from '../client.js';
+import { superviseConsumer } from '../consumer.js';
 import { encodeRecordKey, encodeRecordValue, RECORD_VALUE_BYTES } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
 import { createKafkaSink, type KafkaSink } from '../sink.js';
@@ -468,13 +469,25 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     await heartbeat();
   };
 
-  // kafkajs restarts the consumer itself after retriable failures; anything else stops it for good,
-  // and without this the driver would only notice after idleTimeoutMs of silence.
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (e.payload.restart || failure) return;
-    failure = wrapKafkaError(e.payload.error, 'consume worker outputs', { topic: spec.topics.output });
-    notify();
-  });
+  // kafkajs restarts the consumer after retriable failures, and the supervisor after a lost group
+  // coordinator (outputs are read again from the start; duplicates are dropped); a crash after which
+  // nobody restarts it fails the run at once, not after idleTimeoutMs of silence.
+  const supervised = superviseConsumer(
+    kafka,
+    consumer,
+    {
+      groupId: outputGroupId,
+      topics: [spec.topics.output],
+      fromBeginning: true,
+      context: { topic: spec.topics.output },
+      run: { eachBatch, eachBatchAutoResolve: true, autoCommit: false },
+    },
+    (c) => {
+      if (c.restart || failure) return;
+      failure = c.error;
+      notify();
+    },
+  );
 
   const wall0 = Date.now();
   let produceMs = 0;
@@ -482,12 +495,9 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
   let tRel = 0;
   try {
     for (const l of lanes) await l.sink.connect();
-    await awaitGroupCoordinator(kafka, outputGroupId);
-    await consumer.connect();
-    await consumer.subscribe({ topics: [spec.topics.output], fromBeginning: true });
-    await consumer.run({ eachBatch, eachBatchAutoResolve: true, autoCommit: false });
+    await supervised.start();
   } catch (e) {
-    await Promise.allSettled([...lanes.map((l) => l.sink.disconnect()), consumer.disconnect()]);
+    await Promise.allSettled([...lanes.map((l) => l.sink.disconnect()), supervised.disconnect()]);
     throw wrapKafkaError(e, 'start driver', { topics: spec.topics });
   }
   const ticker = setInterval(() => {
@@ -695,7 +705,7 @@ export async function runDistributed(cfg: JobConfig, spec: DistributedSpec, opts
     };
   } finally {
     clearInterval(ticker);
-    await Promise.allSettled([consumer.disconnect(), ...lanes.map((l) => l.sink.disconnect())]);
+    await Promise.allSettled([supervised.disconnect(), ...lanes.map((l) => l.sink.disconnect())]);
   }
 }
 

@@ -8,6 +8,7 @@ import { paneOf, panesPerWindow } from '../../engine/window.js';
 import { buildPayloads, createTask, type TaskOperator } from '../../tasks/index.js';
 import { staticAssigner } from '../assigner.js';
 import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
+import { superviseConsumer } from '../consumer.js';
 import { decodeRecordInto, type MalformedReason } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
 import { createKafkaSink, type KafkaSink } from '../sink.js';
@@ -399,26 +400,36 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     log(`joined group ${groupId}: partitions ${(e.payload.memberAssignment[spec.topics.input] ?? []).join(',')}`);
   });
-  consumer.on(consumer.events.CRASH, (e) => {
-    const err = wrapKafkaError(e.payload.error, 'consume', { topic: spec.topics.input, groupId, restart: e.payload.restart });
-    // kafkajs restarts the consumer after retriable failures (e.g. a broker outage); it then fetches
-    // from the committed offsets again and `nextOffset` skips what this process already applied. A
-    // failure inside a window close is different: the combiner already dropped the window's oldest
-    // pane, so only a process restart (from the committed offset) rebuilds state consistently.
-    if (e.payload.restart && !poisoned) {
-      log(`consumer restarted by kafkajs after: ${err.message}`);
-      return;
-    }
-    if (!finished) {
-      finished = true;
-      rejectDone(err);
-    }
-  });
+  // kafkajs restarts the consumer after retriable failures (e.g. a broker outage), and the supervisor
+  // after a lost group coordinator; it then fetches from the committed offsets again and `nextOffset`
+  // skips what this process already applied. A failure inside a window close is different: the
+  // combiner already dropped the window's oldest pane, so only a process restart (from the committed
+  // offset) rebuilds state consistently.
+  const supervised = superviseConsumer(
+    kafka,
+    consumer,
+    {
+      groupId,
+      topics: [spec.topics.input],
+      fromBeginning: true,
+      context: { topic: spec.topics.input },
+      run: { autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch },
+      allowRestart: () => !poisoned && !finished,
+    },
+    (c) => {
+      if (c.restart && !poisoned) {
+        log(`consumer restarted by ${c.by} after: ${c.error.message}`);
+        return;
+      }
+      if (!finished) {
+        finished = true;
+        rejectDone(c.error);
+      }
+    },
+  );
 
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topics: [spec.topics.input], fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch });
+    await supervised.start();
   } catch (e) {
     await out.disconnect().catch(() => {});
     throw wrapKafkaError(e, 'start worker consumer', { topic: spec.topics.input, groupId });
@@ -427,7 +438,7 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   return {
     done,
     async stop() {
-      await consumer.disconnect().catch(() => {});
+      await supervised.disconnect().catch(() => {});
       await out.disconnect().catch(() => {});
     },
     summary,
