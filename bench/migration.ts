@@ -3,7 +3,7 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S] [--only S,...] [--young-gen MB]
 // --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
@@ -53,8 +53,23 @@ const replicate = (() => {
   }
   return v;
 })();
+/**
+ * --young-gen N: the worker threads' V8 young generation, MB (job `threadYoungGenMb`); 0 = V8's default.
+ * Default on the real clock 1: the installs of a migration allocate state that survives, and with V8's
+ * default young generation each scavenge then took 10–14 ms, which a strategy's max latency caught.
+ */
+const youngGenMb = (() => {
+  const i = process.argv.indexOf('--young-gen');
+  if (i < 0) return real ? 1 : 0;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) {
+    console.error(`--young-gen: expected a whole number of MB (0 = V8's default), got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+    process.exit(2);
+  }
+  return v;
+})();
 const durationMs = atMs + (quick ? 3000 : 7000);
-const sets = [`clock=${real ? 'real' : 'virtual'}`, `threads=${threads}`, 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000'];
+const sets = [`clock=${real ? 'real' : 'virtual'}`, `threads=${threads}`, 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000', ...(real && youngGenMb > 0 ? [`threadYoungGenMb=${youngGenMb}`] : [])];
 
 // The hot key's bin, so that the plan surely moves it.
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
@@ -104,16 +119,30 @@ async function once(label: string, noneWindowMs = 0, replicas = 0) {
   };
 }
 
+const STRATEGIES = ['all-at-once', 'fluid', 'batched', 'chunked'];
+/** `--only a,b`: run only these strategies (all-at-once always runs: it is the yardstick); `none` is kept unless left out. */
+const only = (() => {
+  const i = process.argv.indexOf('--only');
+  if (i < 0) return null;
+  const names = String(process.argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+  const bad = names.filter((x) => !STRATEGIES.includes(x) && x !== 'none');
+  if (names.length === 0 || bad.length > 0) {
+    console.error(`--only: expected a comma-separated list of ${[...STRATEGIES, 'none'].join(', ')}, got ${JSON.stringify(process.argv[i + 1] ?? null)}`);
+    process.exit(2);
+  }
+  return new Set(['all-at-once', ...names]);
+})();
 const rows = [];
-for (const s of ['all-at-once', 'fluid', 'batched', 'chunked']) rows.push(await once(s));
-rows.push(await once('none', rows[2].spanMs));
+for (const s of STRATEGIES) if (only === null || only.has(s)) rows.push(await once(s));
+const batchedRow = rows.find((r) => r.strategy === 'batched');
+if (only === null || only.has('none')) rows.push(await once('none', batchedRow?.spanMs ?? Math.max(...rows.map((r) => r.spanMs))));
 if (replicate > 0) for (const s of ['fluid', 'batched']) rows.push(await once(`${s}+replicas`, 0, replicate));
 const aao = rows[0].maxLatencyDuringMs;
 const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, threads: real ? threads : undefined, shift, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
+  setup: { P, threads: real ? threads : undefined, youngGenMb: real ? youngGenMb || 'v8-default' : undefined, shift, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });

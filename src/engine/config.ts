@@ -36,6 +36,7 @@ export const jobSchema = z.strictObject({
   workers: z.number().int().min(1).max(4096).default(64),
   reducers: z.number().int().min(1).max(1024).default(4),
   threads: z.number().int().min(1).max(256).optional(),
+  threadYoungGenMb: z.number().int().min(1).max(4096).optional(),
   capacity: z.union([z.number().positive(), z.literal('unlimited'), z.array(z.number().positive()).min(1)]).default(100_000),
   queueCapacity: z.number().int().min(1).max(1_000_000).default(1000),
   durationMs: z.number().positive().default(30_000),

@@ -34,6 +34,8 @@ describe('config validation', () => {
       [['bogus=1'], '(root)'],
       [['workers=abc'], 'workers'],
       [['window.sizeMs=1500'], 'window.sizeMs'],
+      [['threadYoungGenMb=0'], 'threadYoungGenMb'],
+      [['threadYoungGenMb=1.5'], 'threadYoungGenMb'],
     ];
     for (const [sets, field] of cases) {
       try {

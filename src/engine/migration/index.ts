@@ -29,6 +29,7 @@ export { checkStep, validatePlan } from './validate-plan.js';
 export { type AlignedItem, EpochAligner } from './aligner.js';
 export { type AppliedHook, type EndpointOptions, type EndpointOutput, type Installed, MigrationEndpoint, type StateMsg } from './protocol.js';
 export { type EpochMarker, MigrationRouter } from './router.js';
+export { warmMigrationPath, type WarmupSummary } from './warmup.js';
 export { type CoordinatorOptions, CoordinatorOptionsSchema, MigrationCoordinator } from './coordinator.js';
 export { type MigrationSummary, MigrationMetrics, type StepMetrics } from './metrics.js';
 export {

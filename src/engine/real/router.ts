@@ -10,7 +10,7 @@ import type { EngineParams, JobParts, RunHooks, RunResult } from '../virtual.js'
 import { paneOf, panesPerWindow } from '../window.js';
 import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
 import { BinPreferences } from '../keyed.js';
-import { BinMap, MigrationRouter, createBinning, planMigration } from '../migration/index.js';
+import { BinMap, MigrationRouter, createBinning, planMigration, warmMigrationPath } from '../migration/index.js';
 import { costScratch, fillCosts, routeBatch } from '../route-batch.js';
 
 /** Extra parameters of the real clock. */
@@ -23,6 +23,8 @@ export interface RealParams extends EngineParams {
   readonly operator: OperatorSpec;
   /** A slide is published once every thread reported it, or this many ms after it ended (default 250). */
   readonly graceMs?: number;
+  /** V8 young-generation limit of each worker thread, MB (job config `threadYoungGenMb`). Default: V8's. */
+  readonly threadYoungGenMb?: number;
 }
 
 const CHUNK = 1024;
@@ -54,6 +56,8 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const mig = op.kind === 'global' && params.migration ? params.migration : undefined;
   const binning = mig ? createBinning({ binBits: mig.binBits }) : undefined;
   const mrouter = binning ? new MigrationRouter(binning, P) : undefined;
+  // Compile the router's migration path (planner, coordinator, map changes) before the first migration.
+  if (binning) warmMigrationPath(op, binning);
   const prefs = binning ? new BinPreferences(binning.numBins, P) : undefined;
   const schedule = params.migrationSchedule ?? [];
   let scheduleIdx = 0;
@@ -291,7 +295,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       operator: params.operator,
       migrationBinBits: mig?.binBits,
     };
-    const worker = startModuleWorker(entry, init);
+    const worker = startModuleWorker(entry, init, { youngGenerationMb: params.threadYoungGenMb });
     worker.on('message', (m: FromThread) => {
       if (m.type === 'ready') ready++;
       onMessage(m);

@@ -4,7 +4,7 @@ import type { TaskOperator } from '../../tasks/types.js';
 import { Combiner } from '../combiner.js';
 import { LogHistogram } from '../metrics/histogram.js';
 import type { FromThread, PeerMessage, ThreadInit, ToThread, WorkerSlideRaw } from './messages.js';
-import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, type EndpointOutput, type StateMsg } from '../migration/index.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, warmMigrationPath, type EndpointOutput, type StateMsg } from '../migration/index.js';
 
 type Item = ToThread;
 
@@ -67,6 +67,8 @@ if (init.migrationBinBits !== undefined) {
       },
     });
   }
+  // Compile the migration path now, not during the job's first migration (docs/migration.md).
+  warmMigrationPath(op, binning);
 }
 // State goes straight to the destination: to a hosted endpoint at once, else on the peer port of the
 // destination's thread. Only install acks go to the router.
