@@ -69,6 +69,12 @@ export const sasPartitionerParams = z
      * a record counts 1. Default true (measured, docs/learned.md).
      */
     weighByCost: z.boolean().default(true),
+    /**
+     * Ours: a cold key that takes more than 1/P of the current slide's records (a new hot key after a
+     * distribution shift) goes to the least-loaded worker until the next slide makes it a hot key,
+     * instead of to its hash for the rest of the slide. Default true (measured, docs/learned.md).
+     */
+    interimHot: z.boolean().default(true),
   })
   .refine((p) => p.sketchCapacity === undefined || p.sketchCapacity >= (p.numHotKeys ?? 10), { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
@@ -156,7 +162,7 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   if (mask.length > H) {
     throw new ConfigError(`partitioner.params.numHotKeys: the mask has ${mask.length} hot keys, numHotKeys is ${H}`, { field: 'partitioner.params.numHotKeys', got: H });
   }
-  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: params.sketchCapacity ?? Math.max(100, 10 * H), hashSeed: params.seed, hotRule: params.hotRule });
+  const router = new LearnedRouter({ numWorkers: n, numKeys: ctx.numKeys, numHotKeys: H, mask, sketchCapacity: params.sketchCapacity ?? Math.max(100, 10 * H), hashSeed: params.seed, hotRule: params.hotRule, interimHot: params.interimHot });
   if (pol && pol.actionDim !== router.actionDim) {
     throw new ConfigError(`partitioner.params.checkpoint: policy action dim ${pol.actionDim} does not match the mask (${router.actionDim})`, { field: 'partitioner.params.checkpoint' });
   }

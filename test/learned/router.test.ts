@@ -10,6 +10,8 @@ import { Rng } from '../../src/common/rng.js';
 import type { SlideReport } from '../../src/common/metrics.js';
 import type { LearnedPolicy } from '../../src/partitioners/learned/policy.js';
 import { ConfigError } from '../../src/common/errors.js';
+import { DEFAULT_HASH_SEED, murmurWorker } from '../../src/partitioners/shared/hashing.js';
+
 
 /** A minimal slide report with equal busy times (the partitioner only reads routed and busy). */
 function report(P: number, routed: number[], busy = 500): SlideReport {
@@ -190,7 +192,8 @@ describe('saspartitioner-adaptive', () => {
     for (const hotRule of ['load-deficit', 'key-deficit'] as const) {
       const polA = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
       const polB = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
-      const sas = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, sketchCapacity: 400, hotRule }), polA);
+      // The adaptive variant has no interim hot keys (its routers have no detector of their own).
+      const sas = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, sketchCapacity: 400, hotRule, interimHot: false }), polA);
       const ada = createSasAdaptive(ctx(P, numKeys), sasAdaptiveParams.parse({ models: [{ alpha: 1.5 }], numHotKeys: 4, hotRule }), [polB]);
       expect(sas.actionMode).toBe('residual');
       const keys = zipfKeys(numKeys, 1.4, 21, 10 * 2000);
@@ -254,5 +257,66 @@ describe('saspartitioner-adaptive', () => {
     for (let w = 0; w < P; w++) expect(base.a[w]).toBeCloseTo(base.b[w], 9);
     for (let k = 0; k < maskB.length; k++) expect(hot.a[k]).toBeCloseTo(hot.b[k], 9);
     expect(() => idle.adoptSlide(new LearnedRouter({ numWorkers: P, numKeys, numHotKeys: H + 1, mask: maskA, sketchCapacity: 0 }))).toThrow(/adoptSlide/);
+  });
+
+  describe('interim hot keys (ours)', () => {
+    const P = 4;
+    const make = (interimHot: boolean) =>
+      new LearnedRouter({ numWorkers: P, numKeys: 100, numHotKeys: 1, mask: [{ start: 0, end: P }], sketchCapacity: 10, interimHot });
+
+    it('hand-computed threshold: a cold key moves off its hash once its slide count × P exceeds the slide records (after 8·P records)', () => {
+      for (const on of [true, false]) {
+        const r = make(on);
+        const tally = new Array(P).fill(0);
+        // 32 = 8·P distinct cold keys, one record each: below every threshold, all hashed.
+        for (let k = 10; k < 42; k++) {
+          const w = r.route(k);
+          expect(w).toBe(murmurWorker(k, DEFAULT_HASH_SEED, P));
+          tally[w]++;
+        }
+        // Key 7 enters a full 10-entry SpaceSaving: count − error = i after its i-th record, and the
+        // slide has 32 + i records, so it is interim hot once 4i > 32 + i, i.e. from i = 11 on.
+        for (let i = 1; i <= 10; i++) {
+          const w = r.route(7);
+          expect(w).toBe(murmurWorker(7, DEFAULT_HASH_SEED, P));
+          tally[w]++;
+        }
+        expect(r.interimRecords).toBe(0);
+        const least = tally.indexOf(Math.min(...tally));
+        const w11 = r.route(7);
+        if (on) {
+          expect(w11).toBe(least);
+          expect(r.interimRecords).toBe(1);
+        } else {
+          expect(w11).toBe(murmurWorker(7, DEFAULT_HASH_SEED, P));
+          expect(r.interimRecords).toBe(0);
+        }
+      }
+    });
+
+    it('a new hot key mid-slide (a shift) no longer piles onto one worker; the next slide makes it a slot', () => {
+      const P8 = 8;
+      const keysA = zipfKeys(1000, 1.0, 5, 4000);
+      const maxLoad = (interimHot: boolean) => {
+        const sas = createSasPartitioner(ctx(P8, 1000), sasPartitionerParams.parse({ checkpoint: 'none', interimHot }));
+        const routed = new Array(P8).fill(0);
+        // First half of the slide: Zipf 1.0; second half: key 999 takes 60 % of the records.
+        for (const k of keysA) routed[sas.route(k)]++;
+        const rng = new Rng(3);
+        for (let i = 0; i < 4000; i++) routed[sas.route(rng.next() < 0.6 ? 999 : keysA[i])]++;
+        sas.onSlide!(report(P8, routed));
+        return { max: Math.max(...routed), hot: sas.router.slotOfKey(999) >= 0, interim: sas.router.interimRecords };
+      };
+      const on = maxLoad(true);
+      const off = maxLoad(false);
+      // Off: key 999's ~2400 records all land on its hash worker. On: only the first ~1/7 of the
+      // second half's records of it do (4000 / 7 ≈ 572), the rest go to the least-loaded workers.
+      expect(off.max).toBeGreaterThan(2400);
+      expect(on.max).toBeLessThan(off.max / 2);
+      expect(on.interim).toBeGreaterThan(1500);
+      expect(off.interim).toBe(0);
+      // Either way the detector makes it a hot key at the slide's end.
+      expect(on.hot && off.hot).toBe(true);
+    });
   });
 });

@@ -73,12 +73,21 @@ export class LearnedRouter {
   /** load-deficit: per worker, expected fraction of the slide's records (sums to 1); unused while `hasTargets` is false. */
   private readonly target: Float64Array;
   private hasTargets = false;
+  /** Interim hot keys (ours, see the constructor): on, and the slide's records so far. */
+  private readonly interimHot: boolean;
+  private slideRecords = 0;
+  private interimCount = 0;
 
   /**
    * `numKeys` sizes the key → slot array; `sketchCapacity` (≥ H) sizes the SpaceSaving top-k
    * detector (0 = no detector: slots are set by the caller through `swap(keys)`).
+   * `interimHot` (ours, default false; needs the detector): a cold key whose guaranteed count in the
+   * detector this slide exceeds 1/P of the slide's records so far (once the slide has at least
+   * 8·P records) goes to the least-loaded worker instead of its hash, until the next swap makes it a
+   * slot. A new hot key (a distribution shift) then no longer lands on one worker for the rest of
+   * the slide.
    */
-  constructor(opts: { numWorkers: number; numKeys: number; numHotKeys: number; mask: Mask; sketchCapacity: number; hashSeed?: number; hotRule?: HotRule }) {
+  constructor(opts: { numWorkers: number; numKeys: number; numHotKeys: number; mask: Mask; sketchCapacity: number; hashSeed?: number; hotRule?: HotRule; interimHot?: boolean }) {
     const n = opts.numWorkers;
     this.numWorkers = n;
     this.numHotKeys = opts.numHotKeys;
@@ -106,7 +115,13 @@ export class LearnedRouter {
     this.hotRule = opts.hotRule ?? 'key-deficit';
     this.load = new Float64Array(n);
     this.target = new Float64Array(n);
+    this.interimHot = (opts.interimHot ?? false) && this.sketch !== undefined;
     this.setShares(undefined);
+  }
+
+  /** Records routed as interim hot keys since this router was made (see the constructor). */
+  get interimRecords(): number {
+    return this.interimCount;
   }
 
   /**
@@ -116,10 +131,19 @@ export class LearnedRouter {
    * record counts. Detector counts and `slideCounts` always count records.
    */
   route(key: number, cost = 1): number {
-    this.sketch?.offer(key);
+    const ss = this.sketch;
+    const at = ss === undefined ? -1 : ss.offer(key);
+    this.slideRecords++;
     this.loadTotal += cost;
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
     if (s < 0) {
+      if (this.interimHot && at >= 0 && this.slideRecords >= 2 * this.numWorkers && (ss!.countAt(at) - ss!.errorAt(at)) * this.numWorkers > this.slideRecords) {
+        const w = this.leastLoaded();
+        this.interimCount++;
+        this.slideCold[w]++;
+        this.load[w] += cost;
+        return w;
+      }
       const c = murmurWorker(key, this.hashSeed, this.numWorkers);
       this.slideCold[c]++;
       this.load[c] += cost;
@@ -146,6 +170,14 @@ export class LearnedRouter {
     this.realisedTotal[s] += cost;
     this.slideCounts[base + best]++;
     this.load[best] += cost;
+    return best;
+  }
+
+  /** The worker with the least load since the last swap (lowest index on ties). */
+  private leastLoaded(): number {
+    const load = this.load;
+    let best = 0;
+    for (let w = 1; w < load.length; w++) if (load[w] < load[best]) best = w;
     return best;
   }
 
@@ -208,6 +240,7 @@ export class LearnedRouter {
     this.topCounts.fill(0);
     const m = this.sketch.top(this.numHotKeys, this.topKeys, this.topCounts);
     this.sketch.reset();
+    this.slideRecords = 0;
     return { keys: this.topKeys, counts: this.topCounts, size: m };
   }
 
