@@ -264,11 +264,11 @@ describe('saspartitioner-adaptive', () => {
     const make = (interimHot: boolean) =>
       new LearnedRouter({ numWorkers: P, numKeys: 100, numHotKeys: 1, mask: [{ start: 0, end: P }], sketchCapacity: 10, interimHot });
 
-    it('hand-computed threshold: a cold key moves off its hash once its slide count × P exceeds the slide records (after 8·P records)', () => {
+    it('hand-computed threshold: a cold key moves off its hash once its slide count × P exceeds the slide records', () => {
       for (const on of [true, false]) {
         const r = make(on);
         const tally = new Array(P).fill(0);
-        // 32 = 8·P distinct cold keys, one record each: below every threshold, all hashed.
+        // 32 distinct cold keys, one record each: 1 · P never exceeds the slide's records, all hashed.
         for (let k = 10; k < 42; k++) {
           const w = r.route(k);
           expect(w).toBe(murmurWorker(k, DEFAULT_HASH_SEED, P));
@@ -292,6 +292,20 @@ describe('saspartitioner-adaptive', () => {
           expect(r.interimRecords).toBe(0);
         }
       }
+    });
+
+    it('nothing is interim hot before the slide has 2·P records', () => {
+      const r = make(true);
+      const h = murmurWorker(7, DEFAULT_HASH_SEED, P);
+      // Only key 7: count · P > records from the first record on, but the slide needs 2·P = 8 records.
+      for (let i = 1; i <= 7; i++) expect(r.route(7)).toBe(h);
+      expect(r.interimRecords).toBe(0);
+      // Record 8: the least-loaded worker (load: 7 on h, 0 elsewhere → the lowest other index).
+      expect(r.route(7)).toBe(h === 0 ? 1 : 0);
+      expect(r.interimRecords).toBe(1);
+      // After the slide ends (detectTop resets the detector and the slide count) it starts over.
+      r.detectTop();
+      expect(r.route(7)).toBe(h);
     });
 
     it('a new hot key mid-slide (a shift) no longer piles onto one worker; the next slide makes it a slot', () => {
