@@ -44,6 +44,8 @@ export const sasAdaptiveParams = z
     hotRule: z.enum(['key-deficit', 'load-deficit']).default('load-deficit'),
     /** As saspartitioner's: weigh records by their cost in the deficits. Default true. */
     weighByCost: z.boolean().default(true),
+    /** As saspartitioner's, on the exact counts: a cold key above 1/P of the slide so far goes to the least-loaded worker. Default true. */
+    interimHot: z.boolean().default(true),
   });
 
 /** Validated parameters of `saspartitioner-adaptive`. */
@@ -133,6 +135,7 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
   const counts = new Float64Array(Math.max(1, ctx.numKeys));
   const touched = new Int32Array(Math.max(1, ctx.numKeys));
   let touchedN = 0;
+  let slideRecords = 0;
   const topKeys = new Int32Array(H);
   const topCounts = new Float64Array(H);
   const window = new MetricWindow(n, params.metricWindowSlides);
@@ -161,6 +164,7 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
       topCounts[j] = c;
     }
     touchedN = 0;
+    slideRecords = 0;
     return m;
   }
 
@@ -174,9 +178,12 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
     },
     usesCost: params.weighByCost,
     route(key: number, cost?: number): number {
+      slideRecords++;
       if (key < counts.length) {
         if (counts[key] === 0) touched[touchedN++] = key;
-        counts[key]++;
+        const c = ++counts[key];
+        // Interim hot key: the same rule as saspartitioner's (there on the sketch's guaranteed count).
+        if (params.interimHot && slideRecords >= 2 * n && c * n > slideRecords && router.slotOfKey(key) < 0) return router.routeInterim(cost);
       }
       return router.route(key, cost);
     },

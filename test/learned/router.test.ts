@@ -192,8 +192,8 @@ describe('saspartitioner-adaptive', () => {
     for (const hotRule of ['load-deficit', 'key-deficit'] as const) {
       const polA = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
       const polB = Object.assign(randomPolicy(mask, 11), { actionMode: 'residual' as const, residualScale: 0.25 });
-      // The adaptive variant has no interim hot keys (its routers have no detector of their own).
-      const sas = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, sketchCapacity: 400, hotRule, interimHot: false }), polA);
+      // Both with interim hot keys (the default): exact counts on both sides give the same decisions.
+      const sas = createSasPartitioner(ctx(P, numKeys), sasPartitionerParams.parse({ checkpoint: 'none', numHotKeys: 4, sketchCapacity: 400, hotRule }), polA);
       const ada = createSasAdaptive(ctx(P, numKeys), sasAdaptiveParams.parse({ models: [{ alpha: 1.5 }], numHotKeys: 4, hotRule }), [polB]);
       expect(sas.actionMode).toBe('residual');
       const keys = zipfKeys(numKeys, 1.4, 21, 10 * 2000);
@@ -213,6 +213,7 @@ describe('saspartitioner-adaptive', () => {
       }
       expect(polA.calls).toBe(10);
       expect(diff, hotRule).toBe(0);
+      expect(sas.router.interimRecords, hotRule).toBeGreaterThan(0); // the rule did fire, on both sides
     }
   });
 

@@ -138,11 +138,7 @@ export class LearnedRouter {
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
     if (s < 0) {
       if (this.interimHot && at >= 0 && this.slideRecords >= 2 * this.numWorkers && (ss!.countAt(at) - ss!.errorAt(at)) * this.numWorkers > this.slideRecords) {
-        const w = this.leastLoaded();
-        this.interimCount++;
-        this.slideCold[w]++;
-        this.load[w] += cost;
-        return w;
+        return this.toLeastLoaded(cost);
       }
       const c = murmurWorker(key, this.hashSeed, this.numWorkers);
       this.slideCold[c]++;
@@ -173,12 +169,24 @@ export class LearnedRouter {
     return best;
   }
 
-  /** The worker with the least load since the last swap (lowest index on ties). */
-  private leastLoaded(): number {
+  /**
+   * Routes one record of a cold key as an interim hot key (see the constructor) whatever this router's
+   * own detector says: for a caller that counts keys itself (`saspartitioner-adaptive`). Returns the
+   * worker with the least load since the last swap (lowest index on ties).
+   */
+  routeInterim(cost = 1): number {
+    this.loadTotal += cost;
+    return this.toLeastLoaded(cost);
+  }
+
+  private toLeastLoaded(cost: number): number {
     const load = this.load;
-    let best = 0;
-    for (let w = 1; w < load.length; w++) if (load[w] < load[best]) best = w;
-    return best;
+    let w = 0;
+    for (let v = 1; v < load.length; v++) if (load[v] < load[w]) w = v;
+    this.interimCount++;
+    this.slideCold[w]++;
+    load[w] += cost;
+    return w;
   }
 
   /** key-deficit: the allowed worker with the largest `share − realised share` of slot s (strict >, lowest index on ties). */
