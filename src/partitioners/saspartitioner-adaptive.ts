@@ -183,7 +183,7 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
         if (counts[key] === 0) touched[touchedN++] = key;
         const c = ++counts[key];
         // Interim hot key: the same rule as saspartitioner's (there on the sketch's guaranteed count).
-        if (params.interimHot && slideRecords >= 2 * n && c * n > slideRecords && router.slotOfKey(key) < 0) return router.routeInterim(cost);
+        if (params.interimHot && slideRecords >= 2 * n && c * n > slideRecords && router.slotOfKey(key) < 0) return router.routeInterim(key, cost);
       }
       return router.route(key, cost);
     },

@@ -295,6 +295,26 @@ describe('saspartitioner-adaptive', () => {
       }
     });
 
+    it('the load estimate of a key turning hot counts its interim records; the cold average leaves them out', () => {
+      const r = make(true);
+      for (let k = 10; k < 42; k++) r.route(k); // 32 cold records, one per key
+      for (let i = 0; i < 50; i++) r.route(7); // 10 hashed, then 40 interim (threshold above)
+      expect(r.interimRecords).toBe(40);
+      const top = r.detectTop();
+      expect(top.keys[0]).toBe(7);
+      const guaranteed = top.counts[0];
+      const outBase = new Float64Array(P);
+      const outHot = new Float64Array(1);
+      r.estimateLoads(top.keys, top.size, top.counts, 1, outBase, outHot);
+      // Key 7's records: the 40 interim ones plus what its hash worker holds of the rest (it holds
+      // the 10 hashed ones, so the estimate is the detector's count, not capped by one worker's load).
+      expect(outHot[0]).toBe(guaranteed);
+      expect(guaranteed).toBeGreaterThanOrEqual(50);
+      // Cold load: the 82 records minus key 7's 50 (the detector may over-count key 7 by its error).
+      const base = outBase.reduce((a, b) => a + b, 0);
+      expect(base).toBeCloseTo(82 - guaranteed, 9);
+    });
+
     it('nothing is interim hot before the slide has 2·P records', () => {
       const r = make(true);
       const h = murmurWorker(7, DEFAULT_HASH_SEED, P);

@@ -77,6 +77,11 @@ export class LearnedRouter {
   private readonly interimHot: boolean;
   private slideRecords = 0;
   private interimCount = 0;
+  /** Per worker: interim-hot records since the last swap (also counted in `slideCold`). */
+  private readonly slideInterim: Float64Array;
+  /** Per key: interim-hot records since the last swap; `interimKeys` lists the keys with any. */
+  private readonly interimByKey: Float64Array;
+  private interimKeys: number[] = [];
 
   /**
    * `numKeys` sizes the key → slot array; `sketchCapacity` (≥ H) sizes the SpaceSaving top-k
@@ -116,6 +121,8 @@ export class LearnedRouter {
     this.load = new Float64Array(n);
     this.target = new Float64Array(n);
     this.interimHot = (opts.interimHot ?? false) && this.sketch !== undefined;
+    this.slideInterim = new Float64Array(n);
+    this.interimByKey = new Float64Array(Math.max(1, opts.numKeys));
     this.setShares(undefined);
   }
 
@@ -138,7 +145,7 @@ export class LearnedRouter {
     const s = key < this.slotOf.length ? this.slotOf[key] : -1;
     if (s < 0) {
       if (this.interimHot && at >= 0 && this.slideRecords >= 2 * this.numWorkers && (ss!.countAt(at) - ss!.errorAt(at)) * this.numWorkers > this.slideRecords) {
-        return this.toLeastLoaded(cost);
+        return this.toLeastLoaded(key, cost);
       }
       const c = murmurWorker(key, this.hashSeed, this.numWorkers);
       this.slideCold[c]++;
@@ -174,19 +181,31 @@ export class LearnedRouter {
    * own detector says: for a caller that counts keys itself (`saspartitioner-adaptive`). Returns the
    * worker with the least load since the last swap (lowest index on ties).
    */
-  routeInterim(cost = 1): number {
+  routeInterim(key: number, cost = 1): number {
     this.loadTotal += cost;
-    return this.toLeastLoaded(cost);
+    return this.toLeastLoaded(key, cost);
   }
 
-  private toLeastLoaded(cost: number): number {
+  private toLeastLoaded(key: number, cost: number): number {
     const load = this.load;
     let w = 0;
     for (let v = 1; v < load.length; v++) if (load[v] < load[w]) w = v;
     this.interimCount++;
     this.slideCold[w]++;
+    this.slideInterim[w]++;
+    if (key >= 0 && key < this.interimByKey.length) {
+      if (this.interimByKey[key] === 0) this.interimKeys.push(key);
+      this.interimByKey[key]++;
+    }
     load[w] += cost;
     return w;
+  }
+
+  /** Forgets the interim-hot records of the slide (at a swap). */
+  private clearInterim(): void {
+    this.slideInterim.fill(0);
+    for (const k of this.interimKeys) this.interimByKey[k] = 0;
+    this.interimKeys = [];
   }
 
   /** key-deficit: the allowed worker with the largest `share − realised share` of slot s (strict >, lowest index on ties). */
@@ -289,6 +308,12 @@ export class LearnedRouter {
     }
     this.hotCounts.set(from.hotCounts);
     this.slideCold.set(from.slideCold);
+    this.clearInterim();
+    this.slideInterim.set(from.slideInterim);
+    for (const k of from.interimKeys) {
+      this.interimByKey[k] = from.interimByKey[k];
+      this.interimKeys.push(k);
+    }
     this.coldFrac.set(from.coldFrac);
     this.coldInit = from.coldInit;
   }
@@ -334,7 +359,8 @@ export class LearnedRouter {
     const lambda = this.coldInit && changedTrue * 2 <= T ? smoothing : 1;
     this.coldInit = true;
     const avg = this.coldFrac;
-    for (let w = 0; w < n; w++) avg[w] = lambda * Math.max(0, cold[w] / total) + (1 - lambda) * avg[w];
+    // Interim-hot records are not cold load: their keys are about to be slots (below) or hashed again.
+    for (let w = 0; w < n; w++) avg[w] = lambda * Math.max(0, (cold[w] - this.slideInterim[w]) / total) + (1 - lambda) * avg[w];
     // old slot keys that leave the slots go back to their cold route
     for (let s = 0; s < this.numHotKeys; s++) {
       const k = this.hotKeys[s];
@@ -353,13 +379,22 @@ export class LearnedRouter {
       if (old >= 0) {
         load = exact(old);
       } else {
-        // a cold key turning hot: its records came from its hash worker's cold load
+        // a cold key turning hot: its records came from its hash worker's cold load, except those
+        // routed as an interim hot key (already left out of the cold average)
         const w = murmurWorker(k, this.hashSeed, n);
-        load = Math.min(Math.max(0, counts[r]), avg[w] * total);
-        avg[w] -= load / total;
+        const iv = k < this.interimByKey.length ? this.interimByKey[k] : 0;
+        const hashed = Math.min(Math.max(0, counts[r] - iv), avg[w] * total);
+        avg[w] -= hashed / total;
+        load = hashed + iv;
       }
       if (r < T) outHot[r] = load;
       else spread += load / n;
+    }
+    // interim keys that do not become slots go back to their hash worker
+    for (const k of this.interimKeys) {
+      let slot = false;
+      for (let r = 0; r < size && r < this.numHotKeys; r++) if (keys[r] === k) slot = true;
+      if (!slot) avg[murmurWorker(k, this.hashSeed, n)] += this.interimByKey[k] / total;
     }
     for (let w = 0; w < n; w++) outBase[w] = Math.max(0, avg[w]) * total + spread;
   }
@@ -394,6 +429,7 @@ export class LearnedRouter {
     this.realised.fill(0);
     this.rrCounts.fill(0);
     this.slideCold.fill(0);
+    this.clearInterim();
     this.realisedTotal.fill(0);
     this.slideCounts.fill(0);
     this.load.fill(0);
