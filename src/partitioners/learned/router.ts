@@ -135,7 +135,8 @@ export class LearnedRouter {
    * The worker of one record. Feeds the top-k detector. Allocation-free. `cost` (default 1) weighs
    * the record in the deficits: the realised shares (`key-deficit`) and the per-worker loads
    * (`load-deficit`) add it, so with the task's record costs the hot keys balance work rather than
-   * record counts. Detector counts and `slideCounts` always count records.
+   * record counts. Detector counts and `slideCounts` always count records. With `interimHot`, a cold
+   * key above 1/P of the slide so far goes to the least-loaded worker instead of its hash.
    */
   route(key: number, cost = 1): number {
     const ss = this.sketch;
