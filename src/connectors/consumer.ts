@@ -2,7 +2,7 @@
 import type { Consumer, ConsumerRunConfig, Kafka } from 'kafkajs';
 import type { SasError } from '../common/errors.js';
 import { awaitGroupCoordinator } from './client.js';
-import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
+import { isRetriableKafkaError, KafkaUnavailableError, wrapKafkaError } from './errors.js';
 
 /** What a supervised consumer subscribes to and runs. */
 export interface ConsumerPlan {
@@ -109,7 +109,11 @@ export function superviseConsumer(
         if (!isRetriableKafkaError(e) || now() + backoff > until) break;
       }
     }
-    onCrash({ error: wrapKafkaError(last, 'restart consumer', { ...context, restart: false, restartForMs }), restart: false, by: null });
+    // A new error, not wrapKafkaError's pass-through: `last` may already be a SasError (the coordinator
+    // wait's), and the owner must see restart: false in this error's context.
+    const msg = last instanceof Error ? last.message : String(last);
+    const error = new KafkaUnavailableError(`kafka restart consumer failed: ${msg}`, { ...context, operation: 'restart consumer', restart: false, restartForMs }, { retriable: false, cause: last });
+    onCrash({ error, restart: false, by: null });
   };
 
   consumer.on(consumer.events.CRASH, (e) => {

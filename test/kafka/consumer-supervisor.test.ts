@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Consumer, ConsumerRunConfig, Kafka } from 'kafkajs';
 import { KafkaJSConnectionError, KafkaJSGroupCoordinatorNotFound, KafkaJSNonRetriableError } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { superviseConsumer, type ConsumerCrash } from '../../src/connectors/index.js';
+import { KafkaUnavailableError, superviseConsumer, type ConsumerCrash } from '../../src/connectors/index.js';
 
 /** What kafkajs' coordinator lookup throws (its typings declare no constructor argument; the class takes a message). */
 const coordinatorNotFound = (): Error => new (KafkaJSGroupCoordinatorNotFound as unknown as new (m: string) => Error)('Failed to find group coordinator');
@@ -159,6 +159,32 @@ describe('superviseConsumer', () => {
     expect(h.crashes[1].error.message).toMatch(/restart consumer failed: Failed to find group coordinator/);
     expect(h.crashes[1].error.context).toMatchObject({ groupId: 'g', restart: false, restartForMs: 3000 });
     expect(h.s.selfRestarts).toBe(0);
+  });
+
+  it('a coordinator wait that fails for good (a SasError) ends in a final crash whose context says restart: false', async () => {
+    const c = new StandIn();
+    const crashes: ConsumerCrash[] = [];
+    let t = 0;
+    let waits = 0;
+    const s = superviseConsumer(
+      {} as Kafka,
+      c as unknown as Consumer,
+      { groupId: 'g', topics: ['in'], fromBeginning: false, run: { eachBatch: async () => undefined }, restartForMs: 1000 },
+      (x) => void crashes.push(x),
+      {
+        awaitCoordinator: async () => {
+          if (waits++ > 0) throw new KafkaUnavailableError('kafka find group coordinator failed: down', { operation: 'find group coordinator', groupId: 'g' });
+        },
+        now: () => t,
+        sleep: async (ms) => void (t += ms),
+      },
+    );
+    await s.start();
+    c.crash(coordinatorNotFound(), false);
+    await settle();
+    expect(crashes.map((x) => x.restart)).toEqual([true, false]);
+    expect(crashes[1].error.context).toMatchObject({ restart: false, operation: 'restart consumer', groupId: 'g' });
+    expect(crashes[1].error.message).toMatch(/restart consumer failed: kafka find group coordinator failed: down/);
   });
 
   it('a non-retriable error during a restart ends it at once', async () => {
