@@ -88,7 +88,7 @@ export class LearnedRouter {
    * detector (0 = no detector: slots are set by the caller through `swap(keys)`).
    * `interimHot` (ours, default false; needs the detector): a cold key whose guaranteed count in the
    * detector this slide exceeds 1/P of the slide's records so far (once the slide has at least
-   * 8·P records) goes to the least-loaded worker instead of its hash, until the next swap makes it a
+   * 2·P records) goes to the least-loaded worker instead of its hash, until the next swap makes it a
    * slot. A new hot key (a distribution shift) then no longer lands on one worker for the rest of
    * the slide.
    */
