@@ -1,4 +1,5 @@
-// Benchmark: ns per record of MigrationEndpoint.onRecord vs a bare KeyedStateStore.add (writes results/bench/migration-endpoint.json).
+// Benchmark: ns per record of MigrationEndpoint.onRecord vs a bare KeyedStateStore.add, and ns per key of moving every bin
+// between two stores, each with state objects and with the numeric state form (writes results/bench/migration-endpoint.json).
 // Usage: npx tsx bench/migration-endpoint.ts [--records 2000000]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Rng } from '../src/common/rng.js';
@@ -24,6 +25,8 @@ const count: TaskOperator<{ n: number }> = {
   decode: (d) => ({ n: d as number }),
   output: (s) => s.n,
 };
+/** The same count with its numeric form: the store holds numbers, no object per key. */
+const countNumeric: TaskOperator<{ n: number }> = { ...count, name: 'bench-count-numeric', numeric: { zero: 0, add: (n) => n + 1, merge: (a, b) => a + b } };
 
 const binning = createBinning({ binBits: 10 });
 const rng = new Rng(1);
@@ -39,20 +42,36 @@ function once(f: () => void): number {
   return Number(process.hrtime.bigint() - t0) / N;
 }
 
-const cases: [string, () => void][] = [
-  ['store.add', () => {
-    const s = new KeyedStateStore(count, binning.binOf);
+/** Fills a store with every record, then times moving each of its bins to a second store (export, install). */
+function moveAll(op: TaskOperator<{ n: number }>): () => number {
+  return () => {
+    const a = new KeyedStateStore(op, binning.binOf);
+    for (let j = 0; j < N; j++) a.add(keys[j], 0);
+    const b = new KeyedStateStore(op, binning.binOf);
+    const moved = a.size;
+    const t0 = process.hrtime.bigint();
+    for (const bin of a.bins()) b.importBin(a.exportBin(bin));
+    return Number(process.hrtime.bigint() - t0) / moved;
+  };
+}
+
+/** Each case returns ns per unit: per record, or per key moved. */
+const cases: [string, () => number][] = [];
+for (const [form, op] of [['objects', count], ['numeric', countNumeric]] as const) {
+  cases.push([`store.add (${form})`, () => once(() => {
+    const s = new KeyedStateStore(op, binning.binOf);
     for (let j = 0; j < N; j++) s.add(keys[j], 0);
-  }],
-  ['endpoint.onRecord (no migration in flight)', () => {
-    const e = new MigrationEndpoint({ worker: 0, initialMap: map, store: new KeyedStateStore(count, binning.binOf) });
+  })]);
+  cases.push([`endpoint.onRecord, no migration (${form})`, () => once(() => {
+    const e = new MigrationEndpoint({ worker: 0, initialMap: map, store: new KeyedStateStore(op, binning.binOf) });
     for (let j = 0; j < N; j++) e.onRecord(0, keys[j], 0);
-  }],
-];
+  })]);
+  cases.push([`move every bin, ns per key (${form})`, moveAll(op)]);
+}
 // alternate the cases 5 times and keep each one's best run (the machine may be shared)
 const best = cases.map(() => Infinity);
-for (let r = 0; r < 5; r++) cases.forEach(([, f], c) => (best[c] = Math.min(best[c], once(f))));
-const rows = cases.map(([label], c) => ({ label, nsPerRecord: best[c] }));
-for (const r of rows) console.log(`${r.label.padEnd(45)} ${r.nsPerRecord.toFixed(1)} ns/record`);
+for (let r = 0; r < 5; r++) cases.forEach(([, f], c) => (best[c] = Math.min(best[c], f())));
+const rows = cases.map(([label], c) => ({ label, ns: best[c] }));
+for (const r of rows) console.log(`${r.label.padEnd(45)} ${r.ns.toFixed(1)} ns`);
 mkdirSync('results/bench', { recursive: true });
 writeFileSync('results/bench/migration-endpoint.json', JSON.stringify({ records: N, numKeys: NUM_KEYS, rows }, null, 2));

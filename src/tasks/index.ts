@@ -1,5 +1,5 @@
 // Public surface of the tasks subsystem: operators, payload stores, workloads, builders, reference.
-export type { PayloadStore, TaskOperator, Workload } from './types.js';
+export type { NumericState, PayloadStore, TaskOperator, Workload } from './types.js';
 export { taskSpecSchema, workloadSpecSchema, payloadSpaceOf } from './specs.js';
 export type { TaskSpec, WorkloadSpec } from './specs.js';
 export { createTask, parseTaskParams, taskEntry, taskNames } from './registry.js';

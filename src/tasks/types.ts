@@ -37,6 +37,24 @@ export interface TaskOperator<P = unknown> {
   decode(data: unknown): P;
   /** A plain JSON value that two equal partials map to identically (sinks and reference checks use it). */
   output(partial: P): unknown;
+  /**
+   * Optional numeric form of a `global` task's state: the whole state is one number, updated by
+   * returning the new value. Keyed-state stores (`KeyedStateStore`, used with keyed-state migration)
+   * then hold `Map<key, number>` entries instead of one heap object per key, which leaves the garbage
+   * collector far less to trace and copy when millions of keys are held or a bin's keys are installed.
+   * Contract: for every state s, `encode(s)` is the number, and `decode(n)` is a state that encodes to n.
+   */
+  readonly numeric?: NumericState;
+}
+
+/** The numeric form of a global task's state (see `TaskOperator.numeric`). */
+export interface NumericState {
+  /** The number of a fresh state (`encode(create())`). */
+  readonly zero: number;
+  /** The number after one record of `key` with `payload` (as `add` on the object form). */
+  add(state: number, key: number, payload: number): number;
+  /** The number of two merged states (as `merge`; associative and commutative). */
+  merge(a: number, b: number): number;
 }
 
 /**

@@ -28,3 +28,32 @@ export const keyedCount: TaskOperator<CountState> = {
   },
   output: (s) => ({ n: s.n, sum: s.sum }),
 };
+
+/** Per-key state of `keyedSum`: Σ (payload + 1) over the key's records. */
+export interface SumState {
+  v: number;
+}
+
+/**
+ * A keyed sum with a numeric form (`TaskOperator.numeric`): every record adds payload + 1, so a lost
+ * or duplicated record changes the result. Stores hold plain numbers for it.
+ */
+export const keyedSum: TaskOperator<SumState> = {
+  name: 'test-keyed-sum',
+  kind: 'global',
+  cost: () => 1,
+  create: () => ({ v: 0 }),
+  add: (s, _key, payload) => {
+    s.v += payload + 1;
+  },
+  merge: (into, from) => {
+    into.v += from.v;
+  },
+  encode: (s) => s.v,
+  decode: (d) => ({ v: d as number }),
+  output: (s) => s.v,
+  numeric: { zero: 0, add: (v, _key, payload) => v + payload + 1, merge: (a, b) => a + b },
+};
+
+/** `keyedSum` without its numeric form: the same results through one state object per key. */
+export const keyedSumObjects: TaskOperator<SumState> = { ...keyedSum, name: 'test-keyed-sum-objects', numeric: undefined };

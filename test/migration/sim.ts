@@ -17,7 +17,8 @@ import {
   planMigration,
   validatePlan,
 } from '../../src/engine/migration/index.js';
-import { type CountState, keyedCount } from './keyed-count.js';
+import { keyedCount, keyedSum } from './keyed-count.js';
+import type { TaskOperator } from '../../src/tasks/types.js';
 
 /** How the plans of a run are made. */
 export type PlanSource = StrategyName | 'walk';
@@ -44,6 +45,8 @@ export interface SimConfig {
   readonly replicate?: number;
   /** Steps before its bin's move at which a standby copy is made (coordinator `replicaLeadSteps`). Default 1. */
   readonly replicaLead?: number;
+  /** Use `keyedSum`, whose stores hold numbers (`TaskOperator.numeric`), instead of `keyedCount`. Default false. */
+  readonly numeric?: boolean;
   /** Test hook: drop the n-th state message (to show the oracle catches a loss). */
   readonly dropStateMsg?: number;
   /** Test hook: duplicate the n-th record on its channel (to show the oracle catches a duplicate). */
@@ -116,9 +119,10 @@ export function simulate(cfg: SimConfig): SimResult {
   const problems: string[] = [];
 
   // oracle: the same records applied to one store without migration, and per-key apply order
-  const reference = new KeyedStateStore<CountState>(keyedCount, binning.binOf);
+  const op = (cfg.numeric ? keyedSum : keyedCount) as TaskOperator<unknown>;
+  const reference = new KeyedStateStore(op, binning.binOf);
   const lastTag = new Map<number, number>();
-  const stores = Array.from({ length: P }, () => new KeyedStateStore<CountState>(keyedCount, binning.binOf));
+  const stores = Array.from({ length: P }, () => new KeyedStateStore(op, binning.binOf));
   const eps = stores.map(
     (store, w) =>
       new MigrationEndpoint({

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/common/errors.js';
 import { KeyedStateStore, createBinning, estimateBytes } from '../../src/engine/migration/index.js';
-import { keyedCount } from './keyed-count.js';
+import { keyedCount, keyedSum, keyedSumObjects } from './keyed-count.js';
 
 const binning = createBinning({ binBits: 4 });
 const newStore = () => new KeyedStateStore(keyedCount, binning.binOf);
@@ -70,6 +70,72 @@ describe('KeyedStateStore', () => {
     const k = 11;
     const wrongBin = (binning.binOf(k) + 1) % binning.numBins;
     expect(() => newStore().importBin({ bin: wrongBin, entries: [[k, [1, 1]]] })).toThrow(InvariantError);
+  });
+
+  it('a numeric operator (stores hold numbers) gives the same states, exports and bytes as its object form, through any mix of operations', () => {
+    type Op = ['add', number, number] | ['exportBin', number] | ['exportKey', number] | ['importKey', number, number];
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.constant('add' as const), fc.nat({ max: 200 }), fc.nat({ max: 50 })) },
+      { weight: 1, arbitrary: fc.tuple(fc.constant('exportBin' as const), fc.nat({ max: binning.numBins - 1 })) },
+      { weight: 1, arbitrary: fc.tuple(fc.constant('exportKey' as const), fc.nat({ max: 200 })) },
+      { weight: 1, arbitrary: fc.tuple(fc.constant('importKey' as const), fc.nat({ max: 200 }), fc.nat({ max: 1000 })) },
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 400 }), (ops) => {
+        // two sides per form: bins and keys exported from `a` are imported (merged) into `b`
+        const num = [new KeyedStateStore(keyedSum, binning.binOf), new KeyedStateStore(keyedSum, binning.binOf)];
+        const obj = [new KeyedStateStore(keyedSumObjects, binning.binOf), new KeyedStateStore(keyedSumObjects, binning.binOf)];
+        for (const o of ops) {
+          if (o[0] === 'add') {
+            num[0].add(o[1], o[2]);
+            obj[0].add(o[1], o[2]);
+            num[1].add(o[1] ^ 1, o[2]);
+            obj[1].add(o[1] ^ 1, o[2]);
+          } else if (o[0] === 'exportBin') {
+            const en = num[0].exportBin(o[1]);
+            const eo = obj[0].exportBin(o[1]);
+            expect(en).toEqual(eo);
+            num[1].importBin(structuredClone(en));
+            obj[1].importBin(structuredClone(eo));
+          } else if (o[0] === 'exportKey') {
+            const dn = num[0].exportKey(o[1]);
+            expect(dn).toEqual(obj[0].exportKey(o[1]));
+            if (dn !== undefined) {
+              num[1].importKey(o[1], dn);
+              obj[1].importKey(o[1], dn);
+            }
+          } else {
+            num[0].importKey(o[1], o[2]);
+            obj[0].importKey(o[1], o[2]);
+          }
+        }
+        for (let i = 0; i < 2; i++) {
+          expect(num[i].size).toBe(obj[i].size);
+          expect(num[i].bins()).toEqual(obj[i].bins());
+          expect(num[i].snapshot()).toEqual(obj[i].snapshot());
+          for (const k of obj[i].keys()) {
+            expect(num[i].get(k)).toEqual(obj[i].get(k));
+            expect(num[i].encoded(k)).toBe(obj[i].encoded(k));
+          }
+          for (const b of obj[i].bins()) expect(num[i].peekBin(b)).toEqual(obj[i].peekBin(b));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a numeric store holds plain numbers and rejects a state that is not a number', () => {
+    const s = new KeyedStateStore(keyedSum, binning.binOf);
+    s.add(9, 4);
+    s.add(9, 0);
+    expect(s.encoded(9)).toBe(6);
+    expect(s.get(9)).toEqual({ v: 6 });
+    expect(s.encoded(10)).toBeUndefined();
+    const bin = binning.binOf(9);
+    const bad = () => s.importBin({ bin, entries: [[9, [6, 1]]] });
+    expect(bad).toThrow(InvariantError);
+    expect(bad).toThrow(/key 9: expected a number/);
+    expect(s.encoded(9)).toBe(6); // nothing merged
   });
 
   it('estimateBytes golden values', () => {

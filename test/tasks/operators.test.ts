@@ -151,6 +151,27 @@ describe('keyedcount', () => {
     kc.merge(a, b);
     expect(kc.output(a)).toBe(5);
   });
+
+  it('its numeric form matches the object form: zero = encode(create()), add and merge agree, decode inverts', () => {
+    for (const multiplier of [1, 3]) {
+      const kc = createTask({ name: 'keyedcount', params: { multiplier } }, new EmptyStore());
+      const num = kc.numeric!;
+      expect(num.zero).toBe(kc.encode(kc.create()));
+      fc.assert(
+        fc.property(fc.array(fc.nat({ max: 1000 }), { maxLength: 50 }), fc.array(fc.nat({ max: 1000 }), { maxLength: 50 }), (ka, kb) => {
+          const a = build(kc, ka);
+          const b = build(kc, kb);
+          const na = ka.reduce((n, k) => num.add(n, k, 0), num.zero);
+          const nb = kb.reduce((n, k) => num.add(n, k, 0), num.zero);
+          expect(na).toBe(kc.encode(a));
+          expect(kc.encode(kc.decode(na))).toBe(na);
+          kc.merge(a, b);
+          expect(num.merge(na, nb)).toBe(kc.encode(a));
+          expect(num.merge(na, nb)).toBe(ka.length + kb.length);
+        }),
+      );
+    }
+  });
 });
 
 const CASES: { name: string; store: PayloadStore; ids: fc.Arbitrary<number> }[] = [

@@ -1,6 +1,6 @@
 // One worker's keyed global state, grouped by bin so a whole bin can be exported and imported at once.
 import { InvariantError } from '../../common/errors.js';
-import type { TaskOperator } from '../../tasks/types.js';
+import type { NumericState, TaskOperator } from '../../tasks/types.js';
 
 /**
  * A bin's state in transit: the encoded entries (`TaskOperator.encode`) and an estimate of their size.
@@ -58,12 +58,16 @@ export function estimateBytes(v: unknown): number {
  * commutative, so importing a key twice would double it: the protocol never does that).
  *
  * Layout: one `Map<key, state>` per bin that holds keys, so a bin leaves with one delete and arrives in
- * a fresh map, and a record costs two lookups (its bin's map, then its key) in small maps.
+ * a fresh map, and a record costs two lookups (its bin's map, then its key) in small maps. When the
+ * operator has a numeric form (`TaskOperator.numeric`) the maps hold numbers (the encoded state) and
+ * no object per key: exports and imports then move plain numbers, and installing a bin leaves only the
+ * map's own table for the garbage collector.
  */
 export class KeyedStateStore<S> {
-  /** bin → (key → state); a bin with no key has no entry. */
-  private readonly byBin = new Map<number, Map<number, S>>();
+  /** bin → (key → state, or its number with a numeric operator); a bin with no key has no entry. */
+  private readonly byBin = new Map<number, Map<number, unknown>>();
   private count = 0;
+  private readonly num: NumericState | undefined;
 
   /**
    * @param op the task operator (its `kind` should be `global`; windowed partials are not migrated).
@@ -72,7 +76,9 @@ export class KeyedStateStore<S> {
   constructor(
     readonly op: TaskOperator<S>,
     readonly binOf: (key: number) => number,
-  ) {}
+  ) {
+    this.num = op.numeric;
+  }
 
   /** Number of keys held. */
   get size(): number {
@@ -89,7 +95,17 @@ export class KeyedStateStore<S> {
       m = new Map();
       this.byBin.set(bin, m);
     }
-    let s = m.get(key);
+    const num = this.num;
+    if (num !== undefined) {
+      let n = m.get(key) as number | undefined;
+      if (n === undefined) {
+        n = num.zero;
+        this.count++;
+      }
+      m.set(key, num.add(n, key, payload));
+      return;
+    }
+    let s = m.get(key) as S | undefined;
     if (s === undefined) {
       s = this.op.create();
       m.set(key, s);
@@ -98,9 +114,18 @@ export class KeyedStateStore<S> {
     this.op.add(s, key, payload);
   }
 
-  /** The state of `key`, or undefined when this store does not hold it. */
+  /** The state of `key` (decoded from its number with a numeric operator), or undefined when this store does not hold it. */
   get(key: number): S | undefined {
-    return this.byBin.get(this.binOf(key))?.get(key);
+    const v = this.byBin.get(this.binOf(key))?.get(key);
+    if (v === undefined) return undefined;
+    return this.num === undefined ? (v as S) : this.op.decode(v);
+  }
+
+  /** The encoded state of `key` (`op.encode`), or undefined when this store does not hold it. */
+  encoded(key: number): unknown {
+    const v = this.byBin.get(this.binOf(key))?.get(key);
+    if (v === undefined) return undefined;
+    return this.encodeHeld(v);
   }
 
   /** True when the store holds any key of `bin`. */
@@ -124,12 +149,12 @@ export class KeyedStateStore<S> {
   exportKey(key: number): unknown {
     const bin = this.binOf(key);
     const m = this.byBin.get(bin);
-    const s = m?.get(key);
-    if (m === undefined || s === undefined) return undefined;
+    const v = m?.get(key);
+    if (m === undefined || v === undefined) return undefined;
     m.delete(key);
     this.count--;
     if (m.size === 0) this.byBin.delete(bin);
-    return this.op.encode(s);
+    return this.encodeHeld(v);
   }
 
   /** Installs `data` (an `encode` result) for `key`, merging into existing state. */
@@ -140,7 +165,7 @@ export class KeyedStateStore<S> {
       m = new Map();
       this.byBin.set(bin, m);
     }
-    this.mergeInto(m, key, this.op.decode(data));
+    this.mergeInto(m, key, data);
   }
 
   /**
@@ -154,6 +179,11 @@ export class KeyedStateStore<S> {
     this.count -= m.size;
     const keys = Float64Array.from(m.keys()).sort();
     const entries = new Array<[number, unknown]>(keys.length);
+    if (this.num !== undefined) {
+      // Numbers travel as they are: estimateBytes(entries) = 8 + 24 per entry.
+      for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], m.get(keys[i])];
+      return { bin, entries, bytes: 8 + 24 * keys.length };
+    }
     let bytes = 8; // estimateBytes(entries), summed on the way: 8 + Σ (8 + 8 + estimateBytes(encoded))
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
@@ -170,23 +200,24 @@ export class KeyedStateStore<S> {
     if (m === undefined) return [];
     const keys = Float64Array.from(m.keys()).sort();
     const entries = new Array<[number, unknown]>(keys.length);
-    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], this.op.encode(m.get(keys[i]) as S)];
+    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], this.encodeHeld(m.get(keys[i]))];
     return entries;
   }
 
   /**
    * Imports an exported bin, merging each entry into existing state. Throws InvariantError when an
-   * entry's key does not belong to `exported.bin` (different binning on both sides).
+   * entry's key does not belong to `exported.bin` (different binning on both sides), or, with a numeric
+   * operator, when an entry's state is not a number.
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
     const { bin, entries } = exported;
     const held = this.byBin.get(bin);
-    const m = held ?? new Map<number, S>();
+    const m = held ?? new Map<number, unknown>();
     for (const [k, data] of entries) {
       if (this.binOf(k) !== bin) {
         throw new InvariantError(`key ${k} is not in bin ${bin}: binning differs between workers`, { key: k, bin });
       }
-      this.mergeInto(m, k, this.op.decode(data));
+      this.mergeInto(m, k, data);
     }
     if (held === undefined && m.size > 0) this.byBin.set(bin, m);
   }
@@ -198,11 +229,26 @@ export class KeyedStateStore<S> {
     return out;
   }
 
-  private mergeInto(m: Map<number, S>, key: number, incoming: S): void {
+  private encodeHeld(v: unknown): unknown {
+    return this.num === undefined ? this.op.encode(v as S) : v;
+  }
+
+  /** Merges encoded `data` into `key`'s state in `m` (decoding it first unless numeric). */
+  private mergeInto(m: Map<number, unknown>, key: number, data: unknown): void {
+    const num = this.num;
     const cur = m.get(key);
+    if (num !== undefined) {
+      if (typeof data !== 'number') {
+        throw new InvariantError(`key ${key}: expected a number as its state (the operator is numeric), got ${typeof data}`, { key });
+      }
+      if (cur === undefined) this.count++;
+      m.set(key, cur === undefined ? data : num.merge(cur as number, data));
+      return;
+    }
+    const incoming = this.op.decode(data);
     if (cur === undefined) {
       m.set(key, incoming);
       this.count++;
-    } else this.op.merge(cur, incoming);
+    } else this.op.merge(cur as S, incoming);
   }
 }

@@ -22,7 +22,8 @@ export interface WarmupSummary {
  * routes records with the map of each epoch; two MigrationEndpoints on their own KeyedStateStores see
  * the marker (the receiver first, so it buffers the bin's records), export, take the state message
  * (passed through `structuredClone`, as between threads), install, replay, and ack to the router.
- * Every step runs the classes and `op` functions (create, add, encode, decode, merge) a job uses.
+ * Every step runs the classes and `op` functions (create, add, encode, decode, merge, or the numeric
+ * form's add and merge) a job uses.
  * V8 compiles code only once it has run often, so without this the first migration of a job runs that
  * code cold: on the real clock the first steps of a fluid migration took 2–8 ms each instead of under
  * 1 ms, and records waited behind them (docs/migration.md). Touches no state but its own.

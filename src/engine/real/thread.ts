@@ -273,7 +273,7 @@ function finish(): void {
   if (op.kind === 'global')
     for (const h of hosted) {
       const entries: Array<[number, unknown]> = [];
-      if (h.store) for (const key of h.store.keys()) entries.push([key, op.encode(h.store.get(key)!)]);
+      if (h.store) for (const key of h.store.keys()) entries.push([key, h.store.encoded(key)]);
       else for (const [k, st] of h.combiner.state) entries.push([k, op.encode(st)]);
       send({ type: 'state', w: h.w, entries });
     }

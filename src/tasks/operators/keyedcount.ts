@@ -19,8 +19,19 @@ export interface KeyCount {
 /** Written by the amplification rounds so that the JIT cannot drop them. Never read for results. */
 let sink = 0;
 
+/** `rounds` rounds of murmur-style integer mixing seeded by `key` (the multiplier's extra work). */
+function burn(key: number, rounds: number): void {
+  let h = sink ^ key;
+  for (let r = 0; r < rounds; r++) {
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  }
+  sink = h;
+}
+
 /**
- * The `keyedcount` operator (global). State = { n } per key; merge adds; output = n.
+ * The `keyedcount` operator (global). State = { n } per key; merge adds; output = n. Its numeric form
+ * (`numeric`) is n itself, so keyed-state stores hold plain counts.
  * `multiplier` − 1 extra rounds of murmur-style mixing per record burn CPU without touching the
  * state. cost = multiplier.
  */
@@ -33,14 +44,7 @@ export function createKeyedcount(params: KeyedcountParams): TaskOperator<KeyCoun
     create: () => ({ n: 0 }),
     add(state, key) {
       state.n += 1;
-      if (m > 1) {
-        let h = sink ^ key;
-        for (let r = 1; r < m; r++) {
-          h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-          h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-        }
-        sink = h;
-      }
+      if (m > 1) burn(key, m - 1);
     },
     merge(into, from) {
       into.n += from.n;
@@ -48,5 +52,13 @@ export function createKeyedcount(params: KeyedcountParams): TaskOperator<KeyCoun
     encode: (state) => state.n,
     decode: (data) => ({ n: data as number }),
     output: (state) => state.n,
+    numeric: {
+      zero: 0,
+      add(n, key) {
+        if (m > 1) burn(key, m - 1);
+        return n + 1;
+      },
+      merge: (a, b) => a + b,
+    },
   };
 }
