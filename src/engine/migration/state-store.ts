@@ -1,6 +1,7 @@
 // One worker's keyed global state, grouped by bin so a whole bin can be exported and imported at once.
 import { InvariantError } from '../../common/errors.js';
 import type { NumericState, TaskOperator } from '../../tasks/types.js';
+import { NumericTable } from './numeric-table.js';
 
 /**
  * A bin's state in transit: the encoded entries (`TaskOperator.encode`) and an estimate of their size.
@@ -57,15 +58,19 @@ export function estimateBytes(v: unknown): number {
  * exporting removes it, importing merges into any state already present (merge is associative and
  * commutative, so importing a key twice would double it: the protocol never does that).
  *
- * Layout: one `Map<key, state>` per bin that holds keys, so a bin leaves with one delete and arrives in
- * a fresh map, and a record costs two lookups (its bin's map, then its key) in small maps. When the
- * operator has a numeric form (`TaskOperator.numeric`) the maps hold numbers (the encoded state) and
- * no object per key: exports and imports then move plain numbers, and installing a bin leaves only the
- * map's own table for the garbage collector.
+ * Layout: one table per bin that holds keys, so a bin leaves with one delete and arrives in a fresh
+ * table, and a record costs two lookups (its bin's table, then its key) in small tables.
+ * - Object form: a `Map<key, state>` per bin.
+ * - Numeric form (the operator has `TaskOperator.numeric`, e.g. keyedcount): a `NumericTable` per bin,
+ *   keys and numbers in typed arrays off the JS heap. The garbage collector then has nothing to visit
+ *   per key, so neither the steady state (millions of keys) nor installing a bin's keys leaves it work
+ *   that grows with the keys (docs/migration.md, "numeric state").
  */
 export class KeyedStateStore<S> {
-  /** bin → (key → state, or its number with a numeric operator); a bin with no key has no entry. */
-  private readonly byBin = new Map<number, Map<number, unknown>>();
+  /** Object form: bin → (key → state); a bin with no key has no entry. */
+  private readonly byBin = new Map<number, Map<number, S>>();
+  /** Numeric form: bin → (key → number); a bin with no key has no entry. */
+  private readonly numBins = new Map<number, NumericTable>();
   private count = 0;
   private readonly num: NumericState | undefined;
 
@@ -90,22 +95,25 @@ export class KeyedStateStore<S> {
    * caller already computed it, must equal `binOf(key)`; otherwise the key is hashed here.
    */
   add(key: number, payload: number, bin: number = this.binOf(key)): void {
+    const num = this.num;
+    if (num !== undefined) {
+      let t = this.numBins.get(bin);
+      if (t === undefined) {
+        t = new NumericTable();
+        this.numBins.set(bin, t);
+      }
+      const before = t.size;
+      const i = t.slotFor(key, num.zero);
+      if (t.size !== before) this.count++;
+      t.setAt(i, num.add(t.valueAt(i), key, payload));
+      return;
+    }
     let m = this.byBin.get(bin);
     if (m === undefined) {
       m = new Map();
       this.byBin.set(bin, m);
     }
-    const num = this.num;
-    if (num !== undefined) {
-      let n = m.get(key) as number | undefined;
-      if (n === undefined) {
-        n = num.zero;
-        this.count++;
-      }
-      m.set(key, num.add(n, key, payload));
-      return;
-    }
-    let s = m.get(key) as S | undefined;
+    let s = m.get(key);
     if (s === undefined) {
       s = this.op.create();
       m.set(key, s);
@@ -114,58 +122,77 @@ export class KeyedStateStore<S> {
     this.op.add(s, key, payload);
   }
 
-  /** The state of `key` (decoded from its number with a numeric operator), or undefined when this store does not hold it. */
+  /** The state of `key` (decoded from its number in the numeric form), or undefined when this store does not hold it. */
   get(key: number): S | undefined {
-    const v = this.byBin.get(this.binOf(key))?.get(key);
-    if (v === undefined) return undefined;
-    return this.num === undefined ? (v as S) : this.op.decode(v);
+    if (this.num === undefined) return this.byBin.get(this.binOf(key))?.get(key);
+    const v = this.numBins.get(this.binOf(key))?.get(key);
+    return v === undefined ? undefined : this.op.decode(v);
   }
 
   /** The encoded state of `key` (`op.encode`), or undefined when this store does not hold it. */
   encoded(key: number): unknown {
-    const v = this.byBin.get(this.binOf(key))?.get(key);
-    if (v === undefined) return undefined;
-    return this.encodeHeld(v);
+    if (this.num !== undefined) return this.numBins.get(this.binOf(key))?.get(key);
+    const s = this.byBin.get(this.binOf(key))?.get(key);
+    return s === undefined ? undefined : this.op.encode(s);
   }
 
   /** True when the store holds any key of `bin`. */
   hasBin(bin: number): boolean {
-    return this.byBin.has(bin);
+    return this.num === undefined ? this.byBin.has(bin) : this.numBins.has(bin);
   }
 
   /** Bins that currently hold at least one key, ascending. */
   bins(): number[] {
-    return [...this.byBin.keys()].sort((a, b) => a - b);
+    return [...(this.num === undefined ? this.byBin.keys() : this.numBins.keys())].sort((a, b) => a - b);
   }
 
   /** Every key held, ascending. */
   keys(): number[] {
     const out: number[] = [];
-    for (const m of this.byBin.values()) for (const k of m.keys()) out.push(k);
+    if (this.num === undefined) {
+      for (const m of this.byBin.values()) for (const k of m.keys()) out.push(k);
+    } else for (const t of this.numBins.values()) for (const k of t.keyArray()) out.push(k);
     return out.sort((a, b) => a - b);
   }
 
   /** Removes `key` and returns its encoded state, or undefined when absent. */
   exportKey(key: number): unknown {
     const bin = this.binOf(key);
+    if (this.num !== undefined) {
+      const t = this.numBins.get(bin);
+      const v = t?.delete(key);
+      if (t === undefined || v === undefined) return undefined;
+      this.count--;
+      if (t.size === 0) this.numBins.delete(bin);
+      return v;
+    }
     const m = this.byBin.get(bin);
-    const v = m?.get(key);
-    if (m === undefined || v === undefined) return undefined;
+    const s = m?.get(key);
+    if (m === undefined || s === undefined) return undefined;
     m.delete(key);
     this.count--;
     if (m.size === 0) this.byBin.delete(bin);
-    return this.encodeHeld(v);
+    return this.op.encode(s);
   }
 
   /** Installs `data` (an `encode` result) for `key`, merging into existing state. */
   importKey(key: number, data: unknown): void {
     const bin = this.binOf(key);
+    if (this.num !== undefined) {
+      let t = this.numBins.get(bin);
+      if (t === undefined) {
+        t = new NumericTable();
+        this.numBins.set(bin, t);
+      }
+      this.mergeNumber(t, key, data);
+      return;
+    }
     let m = this.byBin.get(bin);
     if (m === undefined) {
       m = new Map();
       this.byBin.set(bin, m);
     }
-    this.mergeInto(m, key, data);
+    this.mergeInto(m, key, this.op.decode(data));
   }
 
   /**
@@ -173,17 +200,21 @@ export class KeyedStateStore<S> {
    * `{ bin, entries: [], bytes }` (the hand-over still happens: the protocol does not special-case it).
    */
   exportBin(bin: number): ExportedBin {
+    if (this.num !== undefined) {
+      const t = this.numBins.get(bin);
+      if (t === undefined) return { bin, entries: [], bytes: estimateBytes([]) };
+      this.numBins.delete(bin);
+      this.count -= t.size;
+      // Numbers travel as they are: estimateBytes(entries) = 8 + 24 per entry.
+      const entries = numericEntries(t);
+      return { bin, entries, bytes: 8 + 24 * entries.length };
+    }
     const m = this.byBin.get(bin);
     if (m === undefined) return { bin, entries: [], bytes: estimateBytes([]) };
     this.byBin.delete(bin);
     this.count -= m.size;
     const keys = Float64Array.from(m.keys()).sort();
     const entries = new Array<[number, unknown]>(keys.length);
-    if (this.num !== undefined) {
-      // Numbers travel as they are: estimateBytes(entries) = 8 + 24 per entry.
-      for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], m.get(keys[i])];
-      return { bin, entries, bytes: 8 + 24 * keys.length };
-    }
     let bytes = 8; // estimateBytes(entries), summed on the way: 8 + Σ (8 + 8 + estimateBytes(encoded))
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
@@ -196,29 +227,46 @@ export class KeyedStateStore<S> {
 
   /** Every key of `bin` encoded, keys ascending, without removing anything (a standby snapshot). */
   peekBin(bin: number): [number, unknown][] {
+    if (this.num !== undefined) {
+      const t = this.numBins.get(bin);
+      return t === undefined ? [] : numericEntries(t);
+    }
     const m = this.byBin.get(bin);
     if (m === undefined) return [];
     const keys = Float64Array.from(m.keys()).sort();
     const entries = new Array<[number, unknown]>(keys.length);
-    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], this.encodeHeld(m.get(keys[i]))];
+    for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], this.op.encode(m.get(keys[i]) as S)];
     return entries;
   }
 
   /**
    * Imports an exported bin, merging each entry into existing state. Throws InvariantError when an
-   * entry's key does not belong to `exported.bin` (different binning on both sides), or, with a numeric
-   * operator, when an entry's state is not a number.
+   * entry's key does not belong to `exported.bin` (different binning on both sides), or, in the numeric
+   * form, when an entry's state is not a number.
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
     const { bin, entries } = exported;
-    const held = this.byBin.get(bin);
-    const m = held ?? new Map<number, unknown>();
-    for (const [k, data] of entries) {
+    for (const [k] of entries) {
       if (this.binOf(k) !== bin) {
         throw new InvariantError(`key ${k} is not in bin ${bin}: binning differs between workers`, { key: k, bin });
       }
-      this.mergeInto(m, k, data);
     }
+    if (this.num !== undefined) {
+      for (const [k, data] of entries) {
+        if (typeof data !== 'number') {
+          throw new InvariantError(`key ${k}: expected a number as its state (the operator is numeric), got ${typeof data}`, { key: k });
+        }
+      }
+      if (entries.length === 0) return;
+      const held = this.numBins.get(bin);
+      const t = held ?? new NumericTable(Math.ceil((entries.length * 4) / 3) + 1);
+      for (const [k, data] of entries) this.mergeNumber(t, k, data);
+      if (held === undefined) this.numBins.set(bin, t);
+      return;
+    }
+    const held = this.byBin.get(bin);
+    const m = held ?? new Map<number, S>();
+    for (const [k, data] of entries) this.mergeInto(m, k, this.op.decode(data));
     if (held === undefined && m.size > 0) this.byBin.set(bin, m);
   }
 
@@ -229,26 +277,30 @@ export class KeyedStateStore<S> {
     return out;
   }
 
-  private encodeHeld(v: unknown): unknown {
-    return this.num === undefined ? this.op.encode(v as S) : v;
-  }
-
-  /** Merges encoded `data` into `key`'s state in `m` (decoding it first unless numeric). */
-  private mergeInto(m: Map<number, unknown>, key: number, data: unknown): void {
-    const num = this.num;
+  private mergeInto(m: Map<number, S>, key: number, incoming: S): void {
     const cur = m.get(key);
-    if (num !== undefined) {
-      if (typeof data !== 'number') {
-        throw new InvariantError(`key ${key}: expected a number as its state (the operator is numeric), got ${typeof data}`, { key });
-      }
-      if (cur === undefined) this.count++;
-      m.set(key, cur === undefined ? data : num.merge(cur as number, data));
-      return;
-    }
-    const incoming = this.op.decode(data);
     if (cur === undefined) {
       m.set(key, incoming);
       this.count++;
-    } else this.op.merge(cur as S, incoming);
+    } else this.op.merge(cur, incoming);
   }
+
+  /** Merges an encoded number into `key` in `t` (numeric form). */
+  private mergeNumber(t: NumericTable, key: number, data: unknown): void {
+    if (typeof data !== 'number') {
+      throw new InvariantError(`key ${key}: expected a number as its state (the operator is numeric), got ${typeof data}`, { key });
+    }
+    const before = t.size;
+    const i = t.slotFor(key, data);
+    if (t.size === before) t.setAt(i, this.num!.merge(t.valueAt(i), data));
+    else this.count++;
+  }
+}
+
+/** [key, number] pairs of a numeric table, keys ascending. */
+function numericEntries(t: NumericTable): [number, unknown][] {
+  const keys = t.keyArray().sort();
+  const entries = new Array<[number, unknown]>(keys.length);
+  for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], t.get(keys[i])];
+  return entries;
 }
