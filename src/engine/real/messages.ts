@@ -63,7 +63,13 @@ export interface PeerMessage {
 /** Thread → router. */
 export type FromThread =
   | { readonly type: 'ready'; readonly thread: number }
-  | { readonly type: 'credit'; readonly w: number; readonly records: number }
+  | {
+      readonly type: 'credit';
+      readonly w: number;
+      readonly records: number;
+      /** The batch's arrays, transferred back for reuse once its records are applied (no new buffers per batch). */
+      readonly buffers?: { readonly keys: Int32Array; readonly payloads: Int32Array; readonly times: Float64Array };
+    }
   | {
       readonly type: 'emission';
       readonly w: number;

@@ -115,10 +115,13 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const fill = new Int32Array(P);
   const bufEpoch = new Int32Array(P);
   const inflight = new Int32Array(P);
+  // Batch arrays travel to the thread (transferred) and come back with the credit, to be refilled.
+  const spare: Array<{ keys: Int32Array; payloads: Int32Array; times: Float64Array }> = [];
   const newBuffers = (w: number): void => {
-    bufKeys[w] = new Int32Array(B);
-    bufPayloads[w] = new Int32Array(B);
-    bufTimes[w] = new Float64Array(B);
+    const b = spare.pop();
+    bufKeys[w] = b?.keys ?? new Int32Array(B);
+    bufPayloads[w] = b?.payloads ?? new Int32Array(B);
+    bufTimes[w] = b?.times ?? new Float64Array(B);
   };
   for (let w = 0; w < P; w++) newBuffers(w);
   const post = (th: number, m: ToThread, transfer: Array<ArrayBuffer | MessagePort> = []): void => threads[th].postMessage(m, transfer);
@@ -195,10 +198,13 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   let doneThreads = 0;
   const onMessage = (m: FromThread): void => {
     switch (m.type) {
-      case 'credit':
+      case 'credit': {
         inflight[m.w]--;
+        const b = m.buffers;
+        if (b && b.keys.length === B && b.payloads.length === B && b.times.length === B) spare.push(b);
         wake();
         return;
+      }
       case 'emission': {
         for (const [key, out] of m.forwarded) sink.window(m.windowStart, key, out, false);
         for (let r = 0; r < R; r++) {
