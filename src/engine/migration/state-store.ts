@@ -64,7 +64,7 @@ export function estimateBytes(v: unknown): number {
  * - Numeric form (the operator has `TaskOperator.numeric`, e.g. keyedcount): a `NumericTable` per bin,
  *   keys and numbers in typed arrays off the JS heap. The garbage collector then has nothing to visit
  *   per key, so neither the steady state (millions of keys) nor installing a bin's keys leaves it work
- *   that grows with the keys (docs/migration.md, "numeric state").
+ *   that grows with the keys (docs/migration.md, "Numeric state and reused batch buffers").
  */
 export class KeyedStateStore<S> {
   /** Object form: bin → (key → state); a bin with no key has no entry. */
