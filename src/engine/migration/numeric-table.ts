@@ -41,16 +41,19 @@ export class NumericTable {
     return Math.imul((key | 0) ^ ((key / TWO_32) | 0), GOLDEN) & this.mask;
   }
 
-  /** The slot of `key`, or -1 when absent. */
-  private find(key: number): number {
+  /** The slot holding `key`, or else the empty slot that ends its probe sequence (where it would go). */
+  private probe(key: number): number {
     const keys = this.keys;
     const used = this.used;
     let i = this.home(key);
-    while (used[i] === 1) {
-      if (keys[i] === key) return i;
-      i = (i + 1) & this.mask;
-    }
-    return -1;
+    while (used[i] === 1 && keys[i] !== key) i = (i + 1) & this.mask;
+    return i;
+  }
+
+  /** The slot of `key`, or -1 when absent. */
+  private find(key: number): number {
+    const i = this.probe(key);
+    return this.used[i] === 1 ? i : -1;
   }
 
   /** True when `key` is held. */
@@ -70,15 +73,10 @@ export class NumericTable {
    */
   slotFor(key: number, initial: number): number {
     if ((this.count + 1) * 4 > this.capacity * 3) this.grow();
-    const keys = this.keys;
-    const used = this.used;
-    let i = this.home(key);
-    while (used[i] === 1) {
-      if (keys[i] === key) return i;
-      i = (i + 1) & this.mask;
-    }
-    used[i] = 1;
-    keys[i] = key;
+    const i = this.probe(key);
+    if (this.used[i] === 1) return i;
+    this.used[i] = 1;
+    this.keys[i] = key;
     this.vals[i] = initial;
     this.count++;
     return i;
