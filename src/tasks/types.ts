@@ -40,8 +40,8 @@ export interface TaskOperator<P = unknown> {
   /**
    * Optional numeric form of a `global` task's state: the whole state is one number, updated by
    * returning the new value. Keyed-state stores (`KeyedStateStore`, used with keyed-state migration)
-   * then hold `Map<key, number>` entries instead of one heap object per key, which leaves the garbage
-   * collector far less to trace and copy when millions of keys are held or a bin's keys are installed.
+   * then keep keys and numbers in typed arrays (`NumericTable`) instead of one heap object per key, so
+   * the garbage collector has nothing to visit per key, however many are held or installed.
    * Contract: for every state s, `encode(s)` is the number, and `decode(n)` is a state that encodes to n.
    */
   readonly numeric?: NumericState;
