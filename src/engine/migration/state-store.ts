@@ -246,27 +246,30 @@ export class KeyedStateStore<S> {
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
     const { bin, entries } = exported;
-    for (const [k] of entries) {
+    const n = entries.length;
+    // Indexed loops, no destructuring: `for (const [k] of entries)` allocates an iterator per entry until
+    // the function is optimised, and a migration calls this once per bin (measured: 140 MB of garbage in
+    // the worker thread for an 8 MB migration, docs/migration.md).
+    for (let i = 0; i < n; i++) {
+      const k = entries[i][0];
       if (this.binOf(k) !== bin) {
         throw new InvariantError(`key ${k} is not in bin ${bin}: binning differs between workers`, { key: k, bin });
       }
+      if (this.num !== undefined && typeof entries[i][1] !== 'number') {
+        throw new InvariantError(`key ${k}: expected a number as its state (the operator is numeric), got ${typeof entries[i][1]}`, { key: k });
+      }
     }
     if (this.num !== undefined) {
-      for (const [k, data] of entries) {
-        if (typeof data !== 'number') {
-          throw new InvariantError(`key ${k}: expected a number as its state (the operator is numeric), got ${typeof data}`, { key: k });
-        }
-      }
-      if (entries.length === 0) return;
+      if (n === 0) return;
       const held = this.numBins.get(bin);
-      const t = held ?? new NumericTable(Math.ceil((entries.length * 4) / 3) + 1);
-      for (const [k, data] of entries) this.mergeNumber(t, k, data);
+      const t = held ?? new NumericTable(Math.ceil((n * 4) / 3) + 1);
+      for (let i = 0; i < n; i++) this.mergeNumber(t, entries[i][0], entries[i][1]);
       if (held === undefined) this.numBins.set(bin, t);
       return;
     }
     const held = this.byBin.get(bin);
     const m = held ?? new Map<number, S>();
-    for (const [k, data] of entries) this.mergeInto(m, k, this.op.decode(data));
+    for (let i = 0; i < n; i++) this.mergeInto(m, entries[i][0], this.op.decode(entries[i][1]));
     if (held === undefined && m.size > 0) this.byBin.set(bin, m);
   }
 
