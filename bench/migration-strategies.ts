@@ -14,6 +14,7 @@ import {
   type EndpointOutput,
   type Installed,
   KeyedStateStore,
+  entryCount,
   LatencyTimeline,
   MigrationCoordinator,
   MigrationEndpoint,
@@ -144,7 +145,7 @@ function run(strategy: StrategyName | 'none', seed = 1) {
     if (inbox[w].length > 0) {
       const msg = inbox[w].shift() as StateMsg;
       out = eps[w].onState(msg);
-      cost += (msg.entries.length * KB_PER_KEY) / SERIALIZE_KB_PER_MS; // deserialise
+      cost += (entryCount(msg.entries) * KB_PER_KEY) / SERIALIZE_KB_PER_MS; // deserialise
     } else if (qHead[w] < queues[w].length) {
       const it = queues[w][qHead[w]++];
       if (it.kind === 'rec') {
@@ -156,7 +157,7 @@ function run(strategy: StrategyName | 'none', seed = 1) {
     for (const t of pendingTags) timeline.record(done, done - t);
     if (out !== undefined) {
       for (const m of out.outgoing) {
-        const kb = m.entries.length * KB_PER_KEY;
+        const kb = entryCount(m.entries) * KB_PER_KEY;
         modelledKB += kb;
         const ser = kb / SERIALIZE_KB_PER_MS;
         const sendStart = Math.max(linkFree[w], done + ser);
@@ -168,7 +169,7 @@ function run(strategy: StrategyName | 'none', seed = 1) {
         });
       }
       // serialisation blocks the sender's worker thread too
-      const serTotal = out.outgoing.reduce((s, m) => s + (m.entries.length * KB_PER_KEY) / SERIALIZE_KB_PER_MS, 0);
+      const serTotal = out.outgoing.reduce((s, m) => s + (entryCount(m.entries) * KB_PER_KEY) / SERIALIZE_KB_PER_MS, 0);
       const acks: Installed[] = out.installed;
       for (const a of acks) ev.push(done + NET_LATENCY_MS, () => onAck(a));
       busy[w] = true;

@@ -12,7 +12,7 @@ import type { PullSource, RateSource } from './source.js';
 import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
 import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
-import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, planMigration, type MigrationSummary, type StateMsg } from './migration/index.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, entryCount, planMigration, type MigrationSummary, type StateMsg } from './migration/index.js';
 import { costScratch, fillCosts, routeBatch } from './route-batch.js';
 
 /** Resolved engine parameters (validated by the config layer). */
@@ -476,7 +476,7 @@ class VirtualKeyed<P> {
   private handle(out: { outgoing: StateMsg[]; installed: { bin: number }[] }, t: number): void {
     for (const msg of out.outgoing) {
       // The old owner exports after serving everything before the marker, then the state travels.
-      const exported = this.work(msg.from, Math.max(t, this.lastFinish[msg.from]), (msg.entries.length * this.m.entryCostUs) / 1000);
+      const exported = this.work(msg.from, Math.max(t, this.lastFinish[msg.from]), (entryCount(msg.entries) * this.m.entryCostUs) / 1000);
       this.pending.push({ at: exported + (msg.bytes / this.m.bandwidthBytesPerSec) * 1000, msg });
     }
     for (const ack of out.installed) this.router.onInstalled(ack as never, t);
@@ -491,7 +491,7 @@ class VirtualKeyed<P> {
       if (at > t) return;
       this.pending.splice(k, 1);
       // a standby copy is only kept on arrival; installing a delta decodes the copy and the delta
-      const entries = msg.kind === 'replica' ? 0 : msg.entries.length + (msg.kind === 'delta' ? this.endpoints[msg.to].replicaEntries(msg.bin) : 0);
+      const entries = msg.kind === 'replica' ? 0 : entryCount(msg.entries) + (msg.kind === 'delta' ? this.endpoints[msg.to].replicaEntries(msg.bin) : 0);
       const installedAt = this.work(msg.to, at, (entries * this.m.entryCostUs) / 1000);
       this.replayAt = installedAt;
       this.replayWorker = msg.to;

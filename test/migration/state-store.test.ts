@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/common/errors.js';
-import { KeyedStateStore, createBinning, estimateBytes } from '../../src/engine/migration/index.js';
+import { KeyedStateStore, createBinning, entriesBytes, entryCount, entryPairs, estimateBytes, filterEntries, isPacked } from '../../src/engine/migration/index.js';
 import { keyedCount, keyedSum, keyedSumObjects } from './keyed-count.js';
 
 const binning = createBinning({ binBits: 4 });
@@ -36,7 +36,7 @@ describe('KeyedStateStore', () => {
         const b = newStore();
         for (const bin of a.bins()) {
           const ex = structuredClone(a.exportBin(bin));
-          expect(ex.entries.every(([k]) => binning.binOf(k) === bin)).toBe(true);
+          expect(entryPairs(ex.entries).every(([k]) => binning.binOf(k) === bin)).toBe(true);
           b.importBin(ex);
         }
         expect(a.size).toBe(0);
@@ -94,7 +94,9 @@ describe('KeyedStateStore', () => {
           } else if (o[0] === 'exportBin') {
             const en = num[0].exportBin(o[1]);
             const eo = obj[0].exportBin(o[1]);
-            expect(en).toEqual(eo);
+            // the numeric form exports packed typed arrays: the same keys, numbers and bytes
+            if (entryCount(eo.entries) > 0) expect(isPacked(en.entries)).toBe(true);
+            expect({ ...en, entries: entryPairs(en.entries) }).toEqual(eo);
             num[1].importBin(structuredClone(en));
             obj[1].importBin(structuredClone(eo));
           } else if (o[0] === 'exportKey') {
@@ -117,11 +119,50 @@ describe('KeyedStateStore', () => {
             expect(num[i].get(k)).toEqual(obj[i].get(k));
             expect(num[i].encoded(k)).toBe(obj[i].encoded(k));
           }
-          for (const b of obj[i].bins()) expect(num[i].peekBin(b)).toEqual(obj[i].peekBin(b));
+          for (const b of obj[i].bins()) expect(entryPairs(num[i].peekBin(b))).toEqual(obj[i].peekBin(b));
         }
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('packed entries: golden bytes, filtering and count; imported by either form; a wrong bin or length is rejected before anything merges', () => {
+    const s = new KeyedStateStore(keyedSum, binning.binOf);
+    // three keys of one bin
+    const bin = binning.binOf(1);
+    const ks = [1];
+    for (let k = 2; ks.length < 3; k++) if (binning.binOf(k) === bin) ks.push(k);
+    s.add(ks[0], 3); // sums: 4, 3, 1 (keyedSum adds payload + 1)
+    s.add(ks[1], 2);
+    s.add(ks[2], 0);
+    const ex = s.exportBin(bin);
+    expect(isPacked(ex.entries)).toBe(true);
+    expect(entryPairs(ex.entries)).toEqual([[ks[0], 4], [ks[1], 3], [ks[2], 1]]);
+    expect(ex.bytes).toBe(8 + 3 * 24);
+    expect(entriesBytes(ex.entries)).toBe(estimateBytes(entryPairs(ex.entries)));
+    expect(entryCount(ex.entries)).toBe(3);
+    const odd = filterEntries(ex.entries, (k) => k !== ks[1]);
+    expect(isPacked(odd)).toBe(true);
+    expect(entryPairs(odd)).toEqual([[ks[0], 4], [ks[2], 1]]);
+    expect(filterEntries([[5, 1], [6, 2]], (k) => k === 6)).toEqual([[6, 2]]);
+    // into a numeric store holding one of the keys (merged) and into an object-form store
+    const n = new KeyedStateStore(keyedSum, binning.binOf);
+    n.add(ks[2], 9);
+    n.importBin(structuredClone(ex));
+    expect([n.encoded(ks[0]), n.encoded(ks[1]), n.encoded(ks[2])]).toEqual([4, 3, 11]);
+    expect(n.size).toBe(3);
+    const o = new KeyedStateStore(keyedSumObjects, binning.binOf);
+    o.importBin(ex);
+    expect(o.exportBin(bin)).toEqual({ bin, entries: entryPairs(ex.entries), bytes: ex.bytes });
+    // a key of another bin, or keys and values of different lengths: nothing merges
+    let other = 1;
+    while (binning.binOf(other) === bin) other++;
+    const before = n.snapshot();
+    const wrongBin = { keys: Float64Array.of(ks[0], other), values: Float64Array.of(1, 1) };
+    expect(() => n.importBin({ bin, entries: wrongBin })).toThrow(/not in bin/);
+    const short = { keys: Float64Array.of(ks[0], ks[1]), values: Float64Array.of(1) };
+    expect(() => n.importBin({ bin, entries: short })).toThrow(/2 keys and 1 values/);
+    expect(n.snapshot()).toEqual(before);
   });
 
   it('a numeric store holds plain numbers and rejects a state that is not a number', () => {

@@ -2,12 +2,13 @@
 import { InvariantError } from '../../common/errors.js';
 import type { BinMap, BinMove } from './bins.js';
 import type { Replica } from './planner.js';
-import { estimateBytes, type KeyedStateStore } from './state-store.js';
+import { type BinEntries, type KeyedStateStore, entriesBytes, entryCount, entryPairs, filterEntries } from './state-store.js';
 import { checkStep } from './validate-plan.js';
 
 /**
  * A bin's state travelling from its old owner to its new owner, for the move of epoch `epoch`.
- * Structured-cloneable (postMessage, JSON). `entries` are `[key, TaskOperator.encode(state)]`.
+ * Structured-cloneable (postMessage). `entries` are `[key, TaskOperator.encode(state)]` pairs, or packed
+ * numbers from a numeric store (`PackedEntries`: a thread may transfer their buffers).
  * `kind`: absent = the whole bin (a move); `replica` = a standby snapshot made at marker `epoch`
  * (the owner keeps the bin); `delta` = a move that sends only the keys changed since the replica it
  * sent to the same destination (the destination installs replica + delta).
@@ -19,7 +20,7 @@ export interface StateMsg {
   readonly bin: number;
   readonly from: number;
   readonly to: number;
-  readonly entries: [number, unknown][];
+  readonly entries: BinEntries;
   readonly bytes: number;
 }
 
@@ -161,7 +162,8 @@ export class MigrationEndpoint<S> {
 
   /** Entries of the standby copy of `bin` held here (0 when none): what installing a delta of it decodes besides the delta. */
   replicaEntries(bin: number): number {
-    return this.replicas.get(bin)?.entries.length ?? 0;
+    const r = this.replicas.get(bin);
+    return r === undefined ? 0 : entryCount(r.entries);
   }
 
   /**
@@ -187,7 +189,7 @@ export class MigrationEndpoint<S> {
     for (const r of replicas) {
       if (before[r.bin] !== this.worker || r.worker === this.worker || this.phases.has(r.bin) || moves.some((m) => m.bin === r.bin)) continue;
       const entries = this.store.peekBin(r.bin);
-      out.outgoing.push({ type: 'migration.state', kind: 'replica', epoch, bin: r.bin, from: this.worker, to: r.worker, entries, bytes: estimateBytes(entries) });
+      out.outgoing.push({ type: 'migration.state', kind: 'replica', epoch, bin: r.bin, from: this.worker, to: r.worker, entries, bytes: entriesBytes(entries) });
       this.tracked.set(r.bin, { to: r.worker, keys: new Set() });
     }
     const touched: number[] = [];
@@ -300,8 +302,8 @@ export class MigrationEndpoint<S> {
         this.tracked.delete(bin);
         if (t !== undefined && t.to === head.to) {
           // the destination holds a snapshot: only the keys changed since it travel
-          const entries = ex.entries.filter(([k]) => t.keys.has(k));
-          out.outgoing.push({ type: 'migration.state', kind: 'delta', epoch: head.epoch, bin, from: this.worker, to: head.to, entries, bytes: estimateBytes(entries) });
+          const entries = filterEntries(ex.entries, (k) => t.keys.has(k));
+          out.outgoing.push({ type: 'migration.state', kind: 'delta', epoch: head.epoch, bin, from: this.worker, to: head.to, entries, bytes: entriesBytes(entries) });
         } else {
           out.outgoing.push({ type: 'migration.state', epoch: head.epoch, bin, from: this.worker, to: head.to, entries: ex.entries, bytes: ex.bytes });
         }
@@ -328,8 +330,8 @@ export class MigrationEndpoint<S> {
       this.replicas.delete(bin);
       if (msg.kind === 'delta') {
         // snapshot + the keys changed since: a changed key's state replaces its snapshot entry
-        const merged = new Map(replica!.entries);
-        for (const [k, v] of msg.entries) merged.set(k, v);
+        const merged = new Map(entryPairs(replica!.entries));
+        for (const [k, v] of entryPairs(msg.entries)) merged.set(k, v);
         this.store.importBin({ bin, entries: [...merged] });
       } else {
         this.store.importBin(msg);

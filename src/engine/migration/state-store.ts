@@ -4,15 +4,67 @@ import type { NumericState, TaskOperator } from '../../tasks/types.js';
 import { NumericTable } from './numeric-table.js';
 
 /**
- * A bin's state in transit: the encoded entries (`TaskOperator.encode`) and an estimate of their size.
- * Structured-cloneable, so it crosses threads (postMessage) and processes (JSON) unchanged.
+ * A numeric bin's entries packed in two typed arrays: `keys` ascending and `values[i]` the number of
+ * `keys[i]`. What a numeric store exports: no per-key object is allocated on either side, and a
+ * message carrying it can transfer the two buffers to another thread instead of copying them.
+ */
+export interface PackedEntries {
+  readonly keys: Float64Array;
+  readonly values: Float64Array;
+}
+
+/** A bin's entries: `[key, TaskOperator.encode(state)]` pairs keys ascending, or packed numbers (numeric form). */
+export type BinEntries = [number, unknown][] | PackedEntries;
+
+/**
+ * A bin's state in transit: the encoded entries and an estimate of their size. Structured-cloneable
+ * (postMessage); entries in pairs (the object form) also survive JSON, packed ones need `entryPairs`.
  */
 export interface ExportedBin {
   readonly bin: number;
-  /** [key, encoded state] pairs in ascending key order. */
-  readonly entries: [number, unknown][];
-  /** Estimated serialised size of `entries` in bytes (see `estimateBytes`). */
+  /** The bin's keys and encoded states, keys ascending (pairs, or packed numbers from a numeric store). */
+  readonly entries: BinEntries;
+  /** Estimated serialised size of `entries` in bytes (see `entriesBytes`). */
   readonly bytes: number;
+}
+
+/** True when `e` is the packed numeric form. */
+export function isPacked(e: BinEntries): e is PackedEntries {
+  return !Array.isArray(e);
+}
+
+/** Number of keys in `e`. */
+export function entryCount(e: BinEntries): number {
+  return isPacked(e) ? e.keys.length : e.length;
+}
+
+/** `e` as `[key, encoded]` pairs (a copy for packed entries; `e` itself otherwise). */
+export function entryPairs(e: BinEntries): [number, unknown][] {
+  if (!isPacked(e)) return e;
+  const out = new Array<[number, unknown]>(e.keys.length);
+  for (let i = 0; i < out.length; i++) out[i] = [e.keys[i], e.values[i]];
+  return out;
+}
+
+/** The entries of `e` whose key passes `keep`, in the same form and order. */
+export function filterEntries(e: BinEntries, keep: (key: number) => boolean): BinEntries {
+  if (!isPacked(e)) return e.filter(([k]) => keep(k));
+  const keys: number[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < e.keys.length; i++) {
+    if (!keep(e.keys[i])) continue;
+    keys.push(e.keys[i]);
+    values.push(e.values[i]);
+  }
+  return { keys: Float64Array.from(keys), values: Float64Array.from(values) };
+}
+
+/**
+ * `estimateBytes` of `e` as pairs, without building them for packed entries: 8 + 24 per key (a pair of
+ * numbers), so both forms of the same state report the same bytes moved.
+ */
+export function entriesBytes(e: BinEntries): number {
+  return isPacked(e) ? 8 + 24 * e.keys.length : estimateBytes(e);
 }
 
 /**
@@ -205,9 +257,8 @@ export class KeyedStateStore<S> {
       if (t === undefined) return { bin, entries: [], bytes: estimateBytes([]) };
       this.numBins.delete(bin);
       this.count -= t.size;
-      // Numbers travel as they are: estimateBytes(entries) = 8 + 24 per entry.
-      const entries = numericEntries(t);
-      return { bin, entries, bytes: 8 + 24 * entries.length };
+      const entries = packTable(t);
+      return { bin, entries, bytes: entriesBytes(entries) };
     }
     const m = this.byBin.get(bin);
     if (m === undefined) return { bin, entries: [], bytes: estimateBytes([]) };
@@ -225,11 +276,11 @@ export class KeyedStateStore<S> {
     return { bin, entries, bytes };
   }
 
-  /** Every key of `bin` encoded, keys ascending, without removing anything (a standby snapshot). */
-  peekBin(bin: number): [number, unknown][] {
+  /** Every key of `bin` encoded, keys ascending, without removing anything (a standby snapshot; packed in the numeric form). */
+  peekBin(bin: number): BinEntries {
     if (this.num !== undefined) {
       const t = this.numBins.get(bin);
-      return t === undefined ? [] : numericEntries(t);
+      return t === undefined ? [] : packTable(t);
     }
     const m = this.byBin.get(bin);
     if (m === undefined) return [];
@@ -245,11 +296,15 @@ export class KeyedStateStore<S> {
    * form, when an entry's state is not a number.
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
-    const { bin, entries } = exported;
+    const { bin } = exported;
+    if (isPacked(exported.entries)) {
+      this.importPacked(bin, exported.entries);
+      return;
+    }
+    const entries = exported.entries;
     const n = entries.length;
     // Indexed loops, no destructuring: `for (const [k] of entries)` allocates an iterator per entry until
-    // the function is optimised, and a migration calls this once per bin (measured: 140 MB of garbage in
-    // the worker thread for an 8 MB migration, docs/migration.md).
+    // the function is optimised, and a migration calls this once per bin (docs/migration.md).
     for (let i = 0; i < n; i++) {
       const k = entries[i][0];
       if (this.binOf(k) !== bin) {
@@ -271,6 +326,32 @@ export class KeyedStateStore<S> {
     const m = held ?? new Map<number, S>();
     for (let i = 0; i < n; i++) this.mergeInto(m, entries[i][0], this.op.decode(entries[i][1]));
     if (held === undefined && m.size > 0) this.byBin.set(bin, m);
+  }
+
+  /** importBin for packed numbers: checks every key's bin first, then merges (decoded in the object form). */
+  private importPacked(bin: number, e: PackedEntries): void {
+    const { keys, values } = e;
+    const n = keys.length;
+    if (values.length !== n) {
+      throw new InvariantError(`bin ${bin}: packed entries have ${n} keys and ${values.length} values`, { bin, keys: n, values: values.length });
+    }
+    for (let i = 0; i < n; i++) {
+      if (this.binOf(keys[i]) !== bin) {
+        throw new InvariantError(`key ${keys[i]} is not in bin ${bin}: binning differs between workers`, { key: keys[i], bin });
+      }
+    }
+    if (n === 0) return;
+    if (this.num !== undefined) {
+      const held = this.numBins.get(bin);
+      const t = held ?? new NumericTable(Math.ceil((n * 4) / 3) + 1);
+      for (let i = 0; i < n; i++) this.mergeNumber(t, keys[i], values[i]);
+      if (held === undefined) this.numBins.set(bin, t);
+      return;
+    }
+    const held = this.byBin.get(bin);
+    const m = held ?? new Map<number, S>();
+    for (let i = 0; i < n; i++) this.mergeInto(m, keys[i], this.op.decode(values[i]));
+    if (held === undefined) this.byBin.set(bin, m);
   }
 
   /** key → `op.output(state)` for every key held (for final-state comparison), keys ascending. */
@@ -300,10 +381,10 @@ export class KeyedStateStore<S> {
   }
 }
 
-/** [key, number] pairs of a numeric table, keys ascending. */
-function numericEntries(t: NumericTable): [number, unknown][] {
+/** A numeric table's keys (ascending) and numbers, packed. */
+function packTable(t: NumericTable): PackedEntries {
   const keys = t.keyArray().sort();
-  const entries = new Array<[number, unknown]>(keys.length);
-  for (let i = 0; i < keys.length; i++) entries[i] = [keys[i], t.get(keys[i])];
-  return entries;
+  const values = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) values[i] = t.get(keys[i])!;
+  return { keys, values };
 }

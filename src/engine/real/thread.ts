@@ -4,7 +4,7 @@ import type { TaskOperator } from '../../tasks/types.js';
 import { Combiner } from '../combiner.js';
 import { LogHistogram } from '../metrics/histogram.js';
 import type { FromThread, PeerMessage, ThreadInit, ToThread, WorkerSlideRaw } from './messages.js';
-import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, warmMigrationPath, type EndpointOutput, type StateMsg } from '../migration/index.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, createBinning, isPacked, warmMigrationPath, type EndpointOutput, type StateMsg } from '../migration/index.js';
 
 type Item = ToThread;
 
@@ -79,7 +79,11 @@ function sendOutput(out: EndpointOutput): void {
   for (const msg of out.outgoing) {
     const th = msg.to % init.threads;
     if (th === init.thread) deliver(msg);
-    else peers[th]!.postMessage({ type: 'state', msg } satisfies PeerMessage);
+    else {
+      // packed numbers (a numeric store's export) move their buffers instead of copying them
+      const e = msg.entries;
+      peers[th]!.postMessage({ type: 'state', msg } satisfies PeerMessage, isPacked(e) ? [e.keys.buffer as ArrayBuffer, e.values.buffer as ArrayBuffer] : []);
+    }
   }
   for (const ack of out.installed) send({ type: 'migration.installed', ack });
 }
