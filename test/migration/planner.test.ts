@@ -9,6 +9,7 @@ import {
   STRATEGY_NAMES,
   batchMatching,
   diffMaps,
+  maxBipartiteMatching,
   orderHotFirst,
   orderRandom,
   planMigration,
@@ -109,6 +110,36 @@ describe('planMigration', () => {
         const d = maxDegree(moves);
         expect(steps.length).toBeGreaterThanOrEqual(d);
         expect(steps.length).toBeLessThanOrEqual(Math.max(0, 2 * d - 1));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('batched reuses a round\'s matching only when it would compute the same one: equal to matching every round afresh', () => {
+    /** The planner without reuse: one Hopcroft–Karp per round over each pair's first remaining move. */
+    const everyRound = (ordered: readonly BinMove[]): BinMove[][] => {
+      const n = Math.max(0, ...ordered.map((m) => Math.max(m.from, m.to) + 1));
+      const rest = ordered.map((_, i) => i);
+      const out: BinMove[][] = [];
+      while (rest.length > 0) {
+        const seen = new Set<number>();
+        const reps = rest.filter((i) => {
+          const pair = ordered[i].from * n + ordered[i].to;
+          if (seen.has(pair)) return false;
+          seen.add(pair);
+          return true;
+        });
+        const picked = maxBipartiteMatching({ nLeft: n, nRight: n, left: reps.map((i) => ordered[i].from), right: reps.map((i) => ordered[i].to) });
+        const step = picked.map((e) => reps[e]).sort((a, b) => a - b);
+        out.push(step.map((i) => ordered[i]));
+        for (const i of step) rest.splice(rest.indexOf(i), 1);
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(mapPair, fc.nat(), ({ from, to }, seed) => {
+        const ordered = orderRandom(seed)(diffMaps(from, to), {});
+        expect(batchMatching(ordered)).toEqual(everyRound(ordered));
       }),
       { numRuns: 300 },
     );
