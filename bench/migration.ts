@@ -3,7 +3,9 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S] [--only S,...] [--young-gen MB]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--preload] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S] [--only S,...] [--young-gen MB]
+// --preload: every key is seen once at the start (zipf `preload`, at 1M records/s), as Megaphone preloads
+// its keys, so the state moved is half of all N keys whatever the Zipf draws reach.
 // --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadJobConfig } from '../src/engine/config.js';
@@ -68,8 +70,18 @@ const youngGenMb = (() => {
   }
   return v;
 })();
+const preload = process.argv.includes('--preload');
+/** Preload phase: every key once at PRELOAD_RATE, then the steady rate; `before` latencies start 2 s after it. */
+const PRELOAD_RATE = 1_000_000;
+const steadyRate = real ? 200000 : 300000;
+const preloadMs = preload ? Math.ceil((numKeys / PRELOAD_RATE) * 1000) : 0;
+if (preloadMs + 2000 >= atMs) {
+  console.error(`--preload: ${numKeys} keys take ${preloadMs} ms at ${PRELOAD_RATE}/s; --at must leave 2 s of steady load after it (got --at ${atMs})`);
+  process.exit(2);
+}
+const rateSet = preload ? `source.rate=[{durationMs: ${preloadMs}, rate: ${PRELOAD_RATE}}, {durationMs: 1, rate: ${steadyRate}}]` : `source.rate=${steadyRate}`;
 const durationMs = atMs + (quick ? 3000 : 7000);
-const sets = [`clock=${real ? 'real' : 'virtual'}`, `threads=${threads}`, 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', 'capacity=200000', `source.rate=${real ? 200000 : 300000}`, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000', ...(real && youngGenMb > 0 ? [`threadYoungGenMb=${youngGenMb}`] : [])];
+const sets = [`clock=${real ? 'real' : 'virtual'}`, `threads=${threads}`, 'task.name=keyedcount', `workers=${P}`, `workload.params.numKeys=${numKeys}`, 'workload.params.exponent=1.0', `workload.params.preload=${preload}`, 'capacity=200000', rateSet, 'slideMs=50', 'window={sizeMs: 50, slideMs: 50}', `durationMs=${durationMs}`, `migration.binBits=${binBits}`, 'migration.minRecords=1000000000', 'queueCapacity=2000', ...(real && youngGenMb > 0 ? [`threadYoungGenMb=${youngGenMb}`] : [])];
 
 // The hot key's bin, so that the plan surely moves it.
 const zipf = new ZipfWorkload({ numKeys, exponent: 1.0, seed: 1 });
@@ -89,7 +101,7 @@ async function once(label: string, noneWindowMs = 0, replicas = 0) {
   const m = res.migrations[0];
   const end = m ? Math.max(...m.steps.map((s) => s.endMs)) : atMs + noneWindowMs;
   const during = res.reports.filter((r) => r.slideStartMs + r.slideMs > atMs && r.slideStartMs <= end + 200);
-  const before = res.reports.filter((r) => r.slideStartMs >= 1000 && r.slideStartMs + r.slideMs <= atMs);
+  const before = res.reports.filter((r) => r.slideStartMs >= (preload ? preloadMs + 2000 : 1000) && r.slideStartMs + r.slideMs <= atMs);
   const maxOf = (rs: typeof res.reports) => Math.max(...rs.flatMap((r) => r.workers.map((w) => w.latencyMaxMs)).filter(Number.isFinite));
   const timeline = res.reports.map((r) => ({ tMs: r.slideStartMs, p50: r.job.latencyP50Ms, p99: r.job.latencyP99Ms, max: Math.max(...r.workers.map((w) => w.latencyMaxMs).filter(Number.isFinite)) }));
   const h = res.latency;
@@ -142,7 +154,7 @@ const out = {
   bench: 'migration',
   clock: real ? 'real' : 'virtual',
   at: new Date().toISOString(),
-  setup: { P, threads: real ? threads : undefined, youngGenMb: real ? youngGenMb || 'v8-default' : undefined, shift, numKeys, binBits, migrateAtMs: atMs, rate: real ? 200000 : 300000, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
+  setup: { P, threads: real ? threads : undefined, youngGenMb: real ? youngGenMb || 'v8-default' : undefined, shift, numKeys, preloadMs: preload ? preloadMs : undefined, binBits, migrateAtMs: atMs, rate: steadyRate, replicate, note: 'half of the bins (and the hot key\'s bin) move; latency = combiner finish − event time; none: no migration, window as long as batched\'s span; +replicas: standby copies for the last `replicate` of the moves, only changed keys move at the step (bytes), the copies are replicaBytes' },
   rows: rows.map((r) => ({ ...r, maxLatencyRatioVsAllAtOnce: r.maxLatencyDuringMs / aao })),
 };
 mkdirSync('results/bench', { recursive: true });

@@ -108,6 +108,21 @@ describe('zipf', () => {
     expect(new Set(a.payloads).size).toBeGreaterThan(store.size / 2);
     for (const p of sample(createWorkload(ws, NONE), 100).payloads) expect(p).toBe(0);
   });
+  it('preload: every key id once, ascending, across fill calls at any offset, then the same Zipf stream as without', () => {
+    const plain = createWorkload({ name: 'zipf', params: { numKeys: 50, seed: 3 } }, NONE);
+    const pre = createWorkload({ name: 'zipf', params: { numKeys: 50, seed: 3, preload: true } }, NONE);
+    const keys = new Int32Array(130);
+    const payloads = new Int32Array(130);
+    // uneven chunks written at offsets, as the engine's router fills its buffers
+    let at = 0;
+    for (const n of [7, 30, 1, 40, 52]) {
+      expect(pre.fill(keys, payloads, at, n, 0)).toBe(n);
+      at += n;
+    }
+    expect([...keys.subarray(0, 50)]).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect([...keys.subarray(50)]).toEqual([...sample(plain, 80).keys]);
+    expect(() => createWorkload({ name: 'zipf', params: { preload: 'yes' } }, NONE)).toThrow(/preload/);
+  });
 });
 
 describe('uniform', () => {

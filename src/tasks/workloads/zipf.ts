@@ -116,6 +116,8 @@ export interface ZipfOptions {
   shuffleKeys?: boolean;
   /** Payload ids are drawn uniformly from [0, payloadSpace) (default 1 → always 0). */
   payloadSpace?: number;
+  /** Emit every key id once, ascending, before the Zipf stream (default false; see `zipfParams.preload`). */
+  preload?: boolean;
 }
 
 /** zipf(numKeys, exponent, seed): an infinite i.i.d. Zipf key stream with permuted ids. */
@@ -127,6 +129,8 @@ export class ZipfWorkload implements Workload {
   private readonly sampler: KeySampler;
   private readonly rng: Rng;
   private readonly payloadSpace: number;
+  /** Next key id of the preload pass (numKeys once it is over). */
+  private preloaded: number;
 
   constructor(opts: ZipfOptions) {
     this.numKeys = opts.numKeys;
@@ -135,13 +139,19 @@ export class ZipfWorkload implements Workload {
     this.sampler = new KeySampler(new AliasTable(this.probabilities), this.rankToKey);
     this.rng = new Rng(opts.seed);
     this.payloadSpace = Math.max(1, Math.floor(opts.payloadSpace ?? 1));
+    this.preloaded = opts.preload === true ? 0 : opts.numKeys;
   }
 
   fill(keys: Int32Array, payloads: Int32Array, offset: number, n: number, _timeMs: number): number {
     const rng = this.rng;
     const ps = this.payloadSpace;
     const sampler = this.sampler;
-    for (let i = offset; i < offset + n; i++) {
+    let i = offset;
+    for (; i < offset + n && this.preloaded < this.numKeys; i++) {
+      keys[i] = this.preloaded++;
+      payloads[i] = ps === 1 ? 0 : rng.int(ps);
+    }
+    for (; i < offset + n; i++) {
       keys[i] = sampler.sample(rng);
       payloads[i] = ps === 1 ? 0 : rng.int(ps);
     }
@@ -159,6 +169,11 @@ export const zipfParams = z.strictObject({
   seed: z.number().int().default(1),
   /** Permute key ids so that ids are not frequency ranks. Default true. */
   shuffleKeys: z.boolean().default(true),
+  /**
+   * Emit every key id once (0..numKeys−1, ascending) before the Zipf stream, so that every key holds
+   * state from the start: Megaphone preloads each key once before measuring a migration. Default false.
+   */
+  preload: z.boolean().default(false),
 });
 
 /** Creates `zipf` from validated params; payload ids are uniform over the store's ids. */
