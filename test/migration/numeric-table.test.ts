@@ -65,3 +65,22 @@ describe('NumericTable', () => {
     for (const k of [0, 1, 2, 4, 5, 6]) expect(t.get(k)).toBe(k * 10);
   });
 });
+
+describe('NumericTable.obtain / release', () => {
+  it('a released table comes back empty, at its capacity, and behaves like a new one', () => {
+    const t = NumericTable.obtain(100);
+    expect(t.capacity).toBe(128);
+    for (let k = 0; k < 90; k++) t.set(k * 7, k);
+    t.release();
+    const u = NumericTable.obtain(97); // rounds up to the same size class
+    expect(u).toBe(t);
+    expect(u.size).toBe(0);
+    expect(u.capacity).toBe(128);
+    expect(u.keyArray()).toEqual(new Float64Array(0));
+    for (let k = 0; k < 90; k++) expect(u.has(k * 7)).toBe(false);
+    u.set(14, 5);
+    expect(u.get(14)).toBe(5);
+    expect(u.size).toBe(1);
+    expect(NumericTable.obtain(100)).not.toBe(u); // the pool gave it out once
+  });
+});

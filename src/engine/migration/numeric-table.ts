@@ -2,6 +2,11 @@
 
 const GOLDEN = 0x9e3779b1;
 const TWO_32 = 4294967296;
+/** Bytes of emptied tables kept for reuse per thread (`NumericTable.obtain`/`release`). */
+const SPARE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** This thread's emptied tables by capacity, and their bytes. */
+const spare = new Map<number, NumericTable[]>();
+let spareBytes = 0;
 
 /**
  * Key → number map with linear probing, stored in three typed arrays (keys, values, occupancy), so the
@@ -25,6 +30,36 @@ export class NumericTable {
     this.vals = new Float64Array(cap);
     this.used = new Uint8Array(cap);
     this.mask = cap - 1;
+  }
+
+  /**
+   * An empty table with at least `capacity` slots: an emptied one of that size when this thread kept
+   * one (`release`), else a new one. A migration empties a bin's table at the source and fills one at
+   * the destination; reusing them keeps it from allocating ArrayBuffers whose growth makes V8 start
+   * major collections while records wait (docs/migration.md).
+   */
+  static obtain(capacity = 8): NumericTable {
+    let cap = 8;
+    while (cap < capacity) cap <<= 1;
+    const t = spare.get(cap)?.pop();
+    if (t === undefined) return new NumericTable(cap);
+    spareBytes -= t.bytes;
+    return t;
+  }
+
+  /** Empties the table and keeps it for `obtain` (up to 64 MB of spare tables per thread; beyond, it is left to the collector). Do not use it afterwards. */
+  release(): void {
+    if (spareBytes + this.bytes > SPARE_LIMIT_BYTES) return;
+    this.used.fill(0);
+    this.count = 0;
+    let list = spare.get(this.capacity);
+    if (list === undefined) spare.set(this.capacity, (list = []));
+    list.push(this);
+    spareBytes += this.bytes;
+  }
+
+  private get bytes(): number {
+    return 17 * (this.mask + 1);
   }
 
   /** Number of keys held. */

@@ -258,6 +258,7 @@ export class KeyedStateStore<S> {
       this.numBins.delete(bin);
       this.count -= t.size;
       const entries = packTable(t);
+      t.release();
       return { bin, entries, bytes: entriesBytes(entries) };
     }
     const m = this.byBin.get(bin);
@@ -317,7 +318,7 @@ export class KeyedStateStore<S> {
     if (this.num !== undefined) {
       if (n === 0) return;
       const held = this.numBins.get(bin);
-      const t = held ?? new NumericTable(Math.ceil((n * 4) / 3) + 1);
+      const t = held ?? NumericTable.obtain(Math.ceil((n * 4) / 3) + 1);
       for (let i = 0; i < n; i++) this.mergeNumber(t, entries[i][0], entries[i][1]);
       if (held === undefined) this.numBins.set(bin, t);
       return;
@@ -343,7 +344,7 @@ export class KeyedStateStore<S> {
     if (n === 0) return;
     if (this.num !== undefined) {
       const held = this.numBins.get(bin);
-      const t = held ?? new NumericTable(Math.ceil((n * 4) / 3) + 1);
+      const t = held ?? NumericTable.obtain(Math.ceil((n * 4) / 3) + 1);
       for (let i = 0; i < n; i++) this.mergeNumber(t, keys[i], values[i]);
       if (held === undefined) this.numBins.set(bin, t);
       return;
