@@ -3,7 +3,7 @@
 // --real). A last row `none` runs the same job without migration: its max latency over a window as long as
 // batched's (from the same start) is the noise floor. Writes results/bench/migration.json
 // (migration-real.json with --real) plus a latency timeline and CCDF per strategy.
-// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--preload] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S] [--only S,...] [--young-gen MB]
+// Usage: node dist/bench/migration.js [--real] [--quick] [--keys N] [--preload | --no-preload] [--at MS] [--bin-bits B] [--replicate F] [--threads T] [--shift S] [--only S,...] [--young-gen MB]
 // --preload: every key is seen once at the start (zipf `preload`, at 1M records/s), as Megaphone preloads
 // its keys, so the state moved is half of all N keys whatever the Zipf draws reach.
 // --replicate F (0 < F ≤ 1) adds rows fluid+replicas and batched+replicas: standby copies for the last F of the moves.
@@ -32,11 +32,13 @@ function intArg(name: string, fallback: number): number {
 const P = 8;
 // --keys and --at scale the state that moves (more distinct keys seen before the migration);
 // --bin-bits sets the bin count (2^bits). Defaults: virtual clock 1M keys, migration at 5000 ms
-// (≈ 2.6 MB moved); real clock 4M keys at 15000 ms (≈ 8 MB: all-at-once's pause must stand well above
-// the real clock's 10–25 ms of GC and scheduling jitter to be compared at 10×, docs/migration.md);
-// --quick: 200k keys at 5000 ms on both. --bin-bits default 10.
+// (≈ 2.6 MB moved), 2^10 bins. Real clock: 4M keys, all preloaded (`--preload`, as Megaphone preloads
+// its keys; `--no-preload` turns it off), 2^12 bins (Megaphone's), migration at 15000 ms: 48 MB move,
+// so that all-at-once's pause (≈ 300 ms) stands far above the real clock's 5–15 ms of GC and
+// scheduling jitter and a 10× comparison means something (docs/migration.md). --quick: 200k keys at
+// 5000 ms, 2^10 bins, on both clocks.
 const numKeys = intArg('--keys', quick ? 200_000 : real ? 4_000_000 : 1_000_000);
-const binBits = intArg('--bin-bits', 10);
+const binBits = intArg('--bin-bits', real && !quick ? 12 : 10);
 const atMs = intArg('--at', real && !quick ? 15_000 : 5000);
 /**
  * Worker threads of the real clock (default 1: with the router on the main thread, one worker thread
@@ -70,7 +72,7 @@ const youngGenMb = (() => {
   }
   return v;
 })();
-const preload = process.argv.includes('--preload');
+const preload = process.argv.includes('--preload') || (real && !quick && !process.argv.includes('--no-preload'));
 /** Preload phase: every key once at PRELOAD_RATE, then the steady rate; `before` latencies start 2 s after it. */
 const PRELOAD_RATE = 1_000_000;
 const steadyRate = real ? 200000 : 300000;
