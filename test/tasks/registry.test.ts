@@ -52,7 +52,7 @@ describe('workload registry', () => {
     expect(() => createWorkload({ name: 'csv' }, new EmptyStore())).toThrow(expect.objectContaining({ context: expect.objectContaining({ field: 'workload.params.path' }) }));
   });
   it('fills documented defaults', () => {
-    expect(parseWorkloadParams({ name: 'zipf' })).toEqual({ numKeys: 100_000, exponent: 1.5, seed: 1, shuffleKeys: true });
+    expect(parseWorkloadParams({ name: 'zipf' })).toEqual({ numKeys: 100_000, exponent: 1.5, seed: 1, shuffleKeys: true, preload: false });
     expect(parseWorkloadParams({ name: 'uniform' })).toEqual({ numKeys: 100_000, seed: 1 });
     expect(parseWorkloadParams({ name: 'zipf-sequence' })).toEqual({
       numKeysSequence: [100_000],
