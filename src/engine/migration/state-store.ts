@@ -293,8 +293,9 @@ export class KeyedStateStore<S> {
 
   /**
    * Imports an exported bin, merging each entry into existing state. Throws InvariantError when an
-   * entry's key does not belong to `exported.bin` (different binning on both sides), or, in the numeric
-   * form, when an entry's state is not a number.
+   * entry's key does not belong to `exported.bin` (different binning on both sides), in the numeric
+   * form when an entry's state is not a number, and for packed entries whose keys and values differ in
+   * length; nothing is merged then. Either form of entries goes into either form of store.
    */
   importBin(exported: Pick<ExportedBin, 'bin' | 'entries'>): void {
     const { bin } = exported;
