@@ -78,7 +78,7 @@ const PRELOAD_RATE = 1_000_000;
 const steadyRate = real ? 200000 : 300000;
 const preloadMs = preload ? Math.ceil((numKeys / PRELOAD_RATE) * 1000) : 0;
 if (preloadMs + 2000 >= atMs) {
-  console.error(`--preload: ${numKeys} keys take ${preloadMs} ms at ${PRELOAD_RATE}/s; --at must leave 2 s of steady load after it (got --at ${atMs})`);
+  console.error(`--at: preloading ${numKeys} keys takes ${preloadMs} ms at ${PRELOAD_RATE}/s, and --at must leave 2 s of steady load after it (got --at ${atMs}; raise it, lower --keys, or pass --no-preload)`);
   process.exit(2);
 }
 const rateSet = preload ? `source.rate=[{durationMs: ${preloadMs}, rate: ${PRELOAD_RATE}}, {durationMs: 1, rate: ${steadyRate}}]` : `source.rate=${steadyRate}`;
