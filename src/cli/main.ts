@@ -1,6 +1,6 @@
 // The `sas` command line: parses arguments, runs a command, turns errors into clear messages and exit codes.
 import { Command, Option } from 'commander';
-import { SasError } from '../common/errors.js';
+import { SasError, USER_ERROR_CODES } from '../common/errors.js';
 import { loadJobConfig } from '../engine/config.js';
 import { partitionerNames } from '../partitioners/index.js';
 import { taskNames, workloadNames } from '../tasks/index.js';
@@ -17,7 +17,7 @@ const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 /** Exit code for an error: 2 for bad input, 1 for anything else. */
 export function exitCodeOf(e: unknown): number {
-  if (e instanceof SasError) return ['CONFIG_INVALID', 'CONFIG_PARSE', 'UNKNOWN_NAME', 'FILE_NOT_FOUND', 'DATA_INVALID', 'PLAN_INVALID', 'CHECKPOINT_INVALID'].includes(e.code) ? 2 : 1;
+  if (e instanceof SasError) return USER_ERROR_CODES.includes(e.code) ? 2 : 1;
   return 1;
 }
 

@@ -1,19 +1,32 @@
 // All error classes of the project, each with a stable code, a retriable flag and context fields.
 
+/** Every stable error code, in one place: tests, the CLI's exit codes and the agent client read this list. */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'CONFIG_PARSE',
+  'UNKNOWN_NAME',
+  'FILE_NOT_FOUND',
+  'DATA_INVALID',
+  'OUTPUT_INVALID',
+  'PROTOCOL_INVALID',
+  'AUTH_FAILED',
+  'AGENT_UNAVAILABLE',
+  'PLAN_INVALID',
+  'CHECKPOINT_INVALID',
+  'KAFKA_UNAVAILABLE',
+  'INVARIANT',
+] as const;
+
 /** Stable error codes. Tests assert on these, never on message text. */
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_PARSE'
-  | 'UNKNOWN_NAME'
-  | 'FILE_NOT_FOUND'
-  | 'DATA_INVALID'
-  | 'PROTOCOL_INVALID'
-  | 'AUTH_FAILED'
-  | 'AGENT_UNAVAILABLE'
-  | 'PLAN_INVALID'
-  | 'CHECKPOINT_INVALID'
-  | 'KAFKA_UNAVAILABLE'
-  | 'INVARIANT';
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The codes that mean "the user's input is wrong" (the CLI exits 2 on them). */
+export const USER_ERROR_CODES: readonly ErrorCode[] = ['CONFIG_INVALID', 'CONFIG_PARSE', 'UNKNOWN_NAME', 'FILE_NOT_FOUND', 'DATA_INVALID', 'OUTPUT_INVALID', 'PLAN_INVALID', 'CHECKPOINT_INVALID'];
+
+/** True when `c` is one of ERROR_CODES (for codes that arrive over the network). */
+export function isErrorCode(c: unknown): c is ErrorCode {
+  return typeof c === 'string' && (ERROR_CODES as readonly string[]).includes(c);
+}
 
 /**
  * Base error of sas-partitioner. `code` is stable, `retriable` says whether retrying the same call may
@@ -78,6 +91,34 @@ export class ProtocolError extends SasError {
   constructor(message: string, context: Record<string, unknown> = {}) {
     super('PROTOCOL_INVALID', message, { context });
     this.name = 'ProtocolError';
+  }
+}
+
+/**
+ * An output target cannot be written safely: it is a file where a folder belongs, a folder of another
+ * kind (a dataset where a checkpoint goes), or it holds files the writer did not create. Nothing was
+ * written or removed.
+ */
+export class OutputError extends SasError {
+  constructor(message: string, context: { path: string; expected?: string; got?: string; field?: string }) {
+    super('OUTPUT_INVALID', message, { context });
+    this.name = 'OutputError';
+  }
+}
+
+/** A checkpoint is missing, malformed, or cannot serve the job (its P, dims or mask do not fit). */
+export class CheckpointError extends SasError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('CHECKPOINT_INVALID', message, { context });
+    this.name = 'CheckpointError';
+  }
+}
+
+/** The agent server cannot be reached, or holds no room for another session. Retriable. */
+export class AgentUnavailableError extends SasError {
+  constructor(message: string, context: Record<string, unknown> = {}) {
+    super('AGENT_UNAVAILABLE', message, { retriable: true, context });
+    this.name = 'AgentUnavailableError';
   }
 }
 

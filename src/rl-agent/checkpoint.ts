@@ -1,8 +1,9 @@
 // Agent checkpoints: a directory with one .json (topology + weight index) and one .bin per model, and manifest.json.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SasError, FileNotFoundError } from '../common/errors.js';
+import { replaceDir, type DirKind, type ReplaceDirOptions } from '../common/safe-dir.js';
 import { tf } from './backend.js';
 import { agentConfigSchema, type AgentConfig } from './config.js';
 import { CqlAgent } from './cql.js';
@@ -74,6 +75,19 @@ const modelFileSchema = z
   })
   .strict();
 
+/** A checkpoint folder as `replaceDir` sees it: its files, and a manifest of the checkpoint format. */
+export const CHECKPOINT_DIR_KIND: DirKind = {
+  name: 'checkpoint',
+  files: ['manifest.json', ...CHECKPOINT_MODELS.flatMap((m) => [`${m}.json`, `${m}.bin`])],
+  recognize: (dir) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { format?: unknown }).format === CHECKPOINT_FORMAT;
+    } catch {
+      return false;
+    }
+  },
+};
+
 function invalid(dir: string, message: string, field?: string): SasError {
   return new SasError('CHECKPOINT_INVALID', `checkpoint ${dir}: ${message}`, { context: { dir, field } });
 }
@@ -85,14 +99,13 @@ function modelsOf(agent: SacAgent): Record<ModelName, Mlp> {
 /**
  * Writes `agent` to directory `dir`: per model `<name>.json` (topology and, per weight, name, shape,
  * dtype, byte offset) and `<name>.bin` (little-endian float32, concatenated), then manifest.json.
- * Written into a sibling temporary directory and renamed into place, so a crash never leaves a half
- * checkpoint; an existing `dir` is replaced. No optimizer state is stored: the reference's online
+ * Written into a sibling temporary directory and renamed into place (`replaceDir`), so a crash never
+ * leaves a half checkpoint. An existing `dir` is replaced only when it is a checkpoint holding only a
+ * checkpoint's files; a file, a dataset or any other folder is refused with OutputError. No optimizer state is stored: the reference's online
  * fine-tuning also loads only the module weights (research/saspartitioner.md §2.1).
  */
-export function saveCheckpoint(dir: string, agent: SacAgent, job: CheckpointJobInfo = {}): CheckpointManifest {
-  const tmp = `${dir.replace(/[\\/]+$/, '')}.tmp-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
-  try {
+export function saveCheckpoint(dir: string, agent: SacAgent, job: CheckpointJobInfo = {}, opts: ReplaceDirOptions = {}): CheckpointManifest {
+  return replaceDir(dir, CHECKPOINT_DIR_KIND, (tmp) => {
     for (const [name, mlp] of Object.entries(modelsOf(agent)) as [ModelName, Mlp][]) {
       let offset = 0;
       const weights = mlp.weights.map((w) => {
@@ -125,14 +138,8 @@ export function saveCheckpoint(dir: string, agent: SacAgent, job: CheckpointJobI
       createdAt: new Date().toISOString(),
     };
     writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-    mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-    renameSync(tmp, dir);
     return manifest;
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  }, opts);
 }
 
 /** Options of `loadCheckpoint`. */

@@ -1,7 +1,7 @@
 // Engine-side agent client: fire-and-forget steps, latest action on demand, reconnect with backoff + jitter.
 import WebSocket from 'ws';
 import { Rng } from '../common/rng.js';
-import { SasError } from '../common/errors.js';
+import { SasError, isErrorCode } from '../common/errors.js';
 import { parseServerMessage, PROTOCOL_VERSION, type CheckpointAckMessage, type JobSpec, type WelcomeMessage } from './protocol.js';
 
 /** Reconnect backoff: delay = min(maxMs, initialMs·factor^attempt)·(1 − jitter·u), u uniform in [0, 1). */
@@ -217,7 +217,7 @@ export class AgentClient {
         return;
       }
       case 'error':
-        this.report(new SasError(isKnownCode(m.code) ? m.code : 'PROTOCOL_INVALID', `agent: ${m.message}`, { context: { seq: m.seq, fatal: m.fatal } }));
+        this.report(new SasError(isErrorCode(m.code) ? m.code : 'PROTOCOL_INVALID', `agent: ${m.message}`, { context: { seq: m.seq, fatal: m.fatal } }));
         return;
     }
   }
@@ -242,7 +242,3 @@ export class AgentClient {
   }
 }
 
-const CODES = new Set(['CONFIG_INVALID', 'CONFIG_PARSE', 'UNKNOWN_NAME', 'FILE_NOT_FOUND', 'DATA_INVALID', 'PROTOCOL_INVALID', 'AUTH_FAILED', 'AGENT_UNAVAILABLE', 'PLAN_INVALID', 'CHECKPOINT_INVALID', 'KAFKA_UNAVAILABLE', 'INVARIANT']);
-function isKnownCode(c: string): c is SasError['code'] {
-  return CODES.has(c);
-}
