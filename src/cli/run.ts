@@ -2,7 +2,7 @@
 import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob, withIO } from '../engine/job.js';
 import { describeKafkaRunIO, openKafkaRunIO, type KafkaRunIO, type KafkaRunIOStats } from '../connectors/run-io.js';
-import type { RunResult as EngineRun } from '../engine/virtual.js';
+import type { RunResult as EngineRun } from '../engine/types.js';
 import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
 import { defaultRunName, ResultsDir } from './output.js';
 import { createProgress } from './progress.js';

@@ -4,7 +4,7 @@ export type { JobConfig } from './config.js';
 export { buildJob, runJob } from './job.js';
 export type { BuiltJob } from './job.js';
 export { runVirtual } from './virtual.js';
-export type { EngineParams, JobParts, RunHooks, RunResult } from './virtual.js';
+export type { EngineParams, JobParts, MergeStage, RunHooks, RunResult } from './types.js';
 export { runReal } from './real/router.js';
 export type { RealParams } from './real/router.js';
 export { CountingSink, CollectingSink } from './sink.js';

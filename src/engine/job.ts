@@ -9,7 +9,8 @@ import { runReal } from './real/router.js';
 import { CountingSink, type Sink } from './sink.js';
 import { RateSchedule, type PullSource } from './source.js';
 import { ConfigError } from '../common/errors.js';
-import { runVirtual, type EngineParams, type JobParts, type RunHooks, type RunResult } from './virtual.js';
+import { runVirtual } from './virtual.js';
+import type { EngineParams, JobParts, RunHooks, RunResult } from './types.js';
 
 /** A job with every part constructed and validated; nothing has run yet. */
 export interface BuiltJob {

@@ -3,7 +3,7 @@ import type { JobConfig } from './config.js';
 import { buildJob, runJob } from './job.js';
 import { RampController, type RampStep } from './ramp.js';
 import type { Sink } from './sink.js';
-import type { RunHooks, RunResult } from './virtual.js';
+import type { RunHooks, RunResult } from './types.js';
 
 /** The outcome of a ramp. */
 export interface MaxThroughputResult {

@@ -1,87 +1,16 @@
 // The virtual clock: a deterministic single-threaded discrete-event run with a cost model.
-import type { SlideReport } from '../common/metrics.js';
-import type { Partitioner } from '../partitioners/types.js';
-import type { TaskOperator, Workload } from '../tasks/types.js';
+import type { TaskOperator } from '../tasks/types.js';
 import { ConfigError, InvariantError } from '../common/errors.js';
 import { Combiner } from './combiner.js';
 import { MetricsCollector, SlideAccumulator } from './metrics/collector.js';
 import { LogHistogram } from './metrics/histogram.js';
 import { Reducer } from './reducer.js';
-import type { Sink } from './sink.js';
-import type { PullSource, RateSource } from './source.js';
 import { SplitTracker } from './split-tracker.js';
-import { paneOf, panesPerWindow, type WindowSpec } from './window.js';
+import { paneOf, panesPerWindow } from './window.js';
+import type { EngineParams, JobParts, RunHooks, RunResult } from './types.js';
 import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
-import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, entryCount, planMigration, type MigrationSummary, type StateMsg } from './migration/index.js';
+import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, entryCount, planMigration, type StateMsg } from './migration/index.js';
 import { costScratch, fillCosts, routeBatch } from './route-batch.js';
-
-/** Resolved engine parameters (validated by the config layer). */
-export interface EngineParams {
-  /** Workers (combiners) P >= 1. */
-  readonly P: number;
-  /** Reducers R >= 1. */
-  readonly R: number;
-  /** Metric slide in ms. */
-  readonly slideMs: number;
-  readonly window: WindowSpec;
-  /** Cost units per second per worker (length P); Infinity = unlimited. */
-  readonly capacity: Float64Array;
-  /** Records a worker's queue holds, including the one in service (credits). */
-  readonly queueCapacity: number;
-  /** Event-time length of the run (ms). */
-  readonly durationMs: number;
-  /** Stop after this many records (Infinity = no limit). */
-  readonly maxRecords: number;
-  /** Target rate of the source (fixed, schedule, or a controller such as the max-throughput ramp). */
-  readonly rate: RateSource;
-  /** Keyed-state migration for global tasks (undefined = state stays where the partitioner sends records). */
-  readonly migration?: MigrationSettings;
-  /** Migrations requested at fixed event times (tests, benchmarks); applied in order, each after the previous finished. */
-  readonly migrationSchedule?: readonly ScheduledMigration[];
-}
-
-/** The pluggable parts of a job. */
-export interface JobParts<P = unknown> {
-  readonly partitioner: Partitioner;
-  readonly clock: { nowMs: number };
-  readonly op: TaskOperator<P>;
-  readonly workload: Workload;
-  readonly sink: Sink;
-  /**
-   * Real clock only: records come from here instead of `workload.fill` (the workload still defines the
-   * key space and payloads).
-   */
-  readonly pull?: PullSource;
-}
-
-/** Optional observers of a run. */
-export interface RunHooks {
-  /** Called once per slide with the report, after the partitioner's feedback. */
-  onSlide?: (r: SlideReport) => void;
-  /** Called about every 1% of the run with the fraction done (0..1). */
-  onProgress?: (fraction: number, records: number) => void;
-  /** Polled about every batch: returning true ends the run as if its duration had passed. */
-  shouldStop?: () => boolean;
-  /** When given, every emitted record is appended here (tests: reference comparisons). */
-  recordInput?: { keys: number[]; payloads: number[]; times: number[] };
-}
-
-/** What a run returns besides its reports. */
-export interface RunResult {
-  readonly records: number;
-  readonly eventTimeMs: number;
-  readonly wallMs: number;
-  readonly reports: SlideReport[];
-  /** Routing-table epochs seen (epoch markers broadcast). */
-  readonly epochs: number;
-  /** Partials merged by reducers / results forwarded directly. */
-  readonly mergedPartials: number;
-  readonly combinerRecords: number[];
-  /** Finished (and running) migrations, when keyed-state migration was on. */
-  readonly migrations: MigrationSummary[];
-  /** Whole-run per-record latency histogram (µs), for the CCDF. */
-  readonly latency: LogHistogram;
-}
 
 const MAX_BATCH = 1024;
 

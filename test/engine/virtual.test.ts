@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runVirtual, type EngineParams } from '../../src/engine/virtual.js';
+import { runVirtual } from '../../src/engine/virtual.js';
+import type { EngineParams } from '../../src/engine/types.js';
 import { RateSchedule } from '../../src/engine/source.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { createPartitioner } from '../../src/partitioners/index.js';

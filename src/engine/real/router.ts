@@ -6,7 +6,7 @@ import { MetricsCollector, SlideAccumulator } from '../metrics/collector.js';
 import { LogHistogram } from '../metrics/histogram.js';
 import { Reducer } from '../reducer.js';
 import { SplitTracker } from '../split-tracker.js';
-import type { EngineParams, JobParts, RunHooks, RunResult } from '../virtual.js';
+import type { EngineParams, JobParts, RunHooks, RunResult } from '../types.js';
 import { paneOf, panesPerWindow } from '../window.js';
 import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
 import { BinPreferences } from '../keyed.js';
@@ -96,6 +96,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       if (!force && elapsed() < end) return;
       const { acc } = accOf(s);
       accs.delete(s);
+      if (process.env.H18_DEBUG) console.error('publish', s, 'force', force, 'reported', a?.reported.size, 'elapsed', elapsed().toFixed(0));
       collector.publish(s, acc, params.rate.rateAt(s * slideMs), partitioner.stats());
       published = s;
       const v = partitioner.stats().tableVersion;
@@ -226,6 +227,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         return;
       }
       case 'metrics': {
+        if (process.env.H18_DEBUG) console.error('metrics', m.thread, m.slide, 'published', published, 'elapsed', elapsed().toFixed(0), m.workers.map((x) => x.processed).join(','));
         const a = accOf(m.slide);
         for (const raw of m.workers) {
           a.acc.processed[raw.w] += raw.processed;
