@@ -1,5 +1,5 @@
 // `sas compare`: every partitioner × workload × task × repetition, max throughput plus a fixed-rate run, and a report.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, SasError } from '../common/errors.js';
@@ -153,7 +153,7 @@ export function loadCompareConfig(file: string): CompareConfig {
  */
 export async function compareCommand(cfg: CompareConfig, opts: { file?: string; quiet?: boolean; name?: string } = {}): Promise<{ dir: string; results: CompareResults }> {
   const name = opts.name ?? cfg.output.name ?? `compare-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
-  const out = new ResultsDir(cfg.output.dir, name);
+  const out = new ResultsDir(cfg.output.dir, name, { explicit: opts.name !== undefined || cfg.output.name !== undefined, field: 'output.dir (--out)' });
   try {
     const combos = expandCompare(cfg, out.tmpPath, opts.file);
     if (combos.length === 0) throw new ConfigError('nothing to run: the experiment expands to no combination', { field: 'partitioners' });
@@ -163,6 +163,9 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
       const c = combos[i];
       const tag = `${c.task.name}/${c.workload.label}/${c.partitioner.label}${cfg.repetitions > 1 ? ` #${c.repetition}` : ''}`;
       progress.update(i / combos.length, tag);
+      // Let the event loop turn between runs (each virtual-clock run is synchronous), so that SIGINT and
+      // SIGTERM are acted on between runs rather than only at the end.
+      await new Promise((res) => setImmediate(res));
       const started = new Date();
       await preloadLearned(c.job); // the learned partitioners' checkpoints (no-op for the others)
       const max = cfg.maxThroughput ? await runMaxThroughput(c.job) : undefined;
@@ -180,9 +183,10 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
     progress.update(1, 'writing report');
     progress.stop();
     const results: CompareResults = { createdAt: new Date().toISOString(), config: cfg as unknown as Record<string, unknown>, runs };
-    mkdirSync(out.tmpPath, { recursive: true });
     await writeReport(results, out.tmpPath);
+    const wanted = out.finalPath;
     const dir = await out.commit();
+    if (dir !== wanted && !opts.quiet) process.stderr.write(`warning: ${wanted} appeared while this comparison ran; its results are in ${dir}\n`);
     return { dir, results };
   } catch (e) {
     await out.abort();

@@ -4,7 +4,7 @@ import { buildJob, runJob, withIO } from '../engine/job.js';
 import { describeKafkaRunIO, openKafkaRunIO, type KafkaRunIO, type KafkaRunIOStats } from '../connectors/run-io.js';
 import type { RunResult as EngineRun } from '../engine/types.js';
 import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
-import { defaultRunName, ResultsDir } from './output.js';
+import { defaultRunName, ResultsDir, type ResultsDirOptions } from './output.js';
 import { createProgress } from './progress.js';
 import { formatSummary } from './summary.js';
 
@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Write results (default: config.output.metrics). */
   readonly write?: boolean;
   readonly repetition?: number;
+  /** Opens the results' write streams (a seam for tests that make writes fail; default createWriteStream). */
+  readonly createStream?: ResultsDirOptions['createStream'];
 }
 
 /**
@@ -82,7 +84,7 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
   if (skippedNote && !opts.quiet) process.stderr.write(`warning: ${skippedNote}\n`);
   const write = opts.write ?? cfg.output.metrics;
   const name = cfg.output.name ?? defaultRunName(cfg.partitioner.name, cfg.workload.name);
-  const out = write ? new ResultsDir(cfg.output.dir, name) : undefined;
+  const out = write ? new ResultsDir(cfg.output.dir, name, { explicit: cfg.output.name !== undefined, field: 'output.dir (--out)', createStream: opts.createStream }) : undefined;
   const progress = createProgress(`run ${cfg.partitioner.name}/${cfg.workload.name}`, opts.quiet);
   const startedAt = new Date();
   let io: KafkaRunIO | undefined;
@@ -99,14 +101,18 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
         last = `${Math.round(r.job.throughput).toLocaleString('en-US')} rec/s, imbalance ${r.job.imbalanceBusy.toFixed(2)}`;
       },
       onProgress: (f) => progress.update(f, last),
+      shouldStop: () => out?.failed ?? false, // a failed results write (disk full) ends the run early
     });
     progress.stop();
+    out?.throwIfFailed();
     const ioStats = await io?.close();
     io = undefined;
     if (ioStats) out?.writeJson('kafka.json', ioStats);
-    const result = toRunResult(cfg, res, startedAt, name, opts.repetition);
+    const result = toRunResult(cfg, res, startedAt, out?.name ?? name, opts.repetition);
     out?.writeJson('summary.json', result);
+    const wanted = out?.finalPath;
     const dir = await out?.commit();
+    if (dir !== wanted && !opts.quiet) process.stderr.write(`warning: ${wanted} appeared while this run wrote its results; they are in ${dir}\n`);
     const text = formatSummary(
       `${cfg.partitioner.name} on ${cfg.workload.name} / ${cfg.task.name} (P=${cfg.workers}, ${cfg.clock} clock)`,
       result.summary,

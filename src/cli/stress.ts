@@ -24,7 +24,7 @@ export interface StressLine {
 /** Runs `cfg` at its fixed rate and writes `stress.jsonl` plus the usual run files. */
 export async function stressCommand(cfg: JobConfig, opts: { quiet?: boolean } = {}): Promise<{ dir: string; lines: StressLine[] }> {
   const job = buildJob(cfg);
-  const out = new ResultsDir(cfg.output.dir, cfg.output.name ?? `stress-${defaultRunName(cfg.partitioner.name, cfg.workload.name)}`);
+  const out = new ResultsDir(cfg.output.dir, cfg.output.name ?? `stress-${defaultRunName(cfg.partitioner.name, cfg.workload.name)}`, { explicit: cfg.output.name !== undefined });
   const progress = createProgress(`stress ${cfg.partitioner.name}/${cfg.workload.name}`, opts.quiet);
   const lines: StressLine[] = [];
   try {
@@ -49,6 +49,7 @@ export async function stressCommand(cfg: JobConfig, opts: { quiet?: boolean } = 
         out.appendSlide(r);
       },
       onProgress: (f) => progress.update(f, lines.length ? `imbalance ${lines[lines.length - 1].imbalanceBusy.toFixed(2)}` : ''),
+      shouldStop: () => out.failed, // a failed log write (disk full) ends the run early
     });
     progress.stop();
     return { dir: await out.commit(), lines };
