@@ -75,14 +75,17 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     f?.();
   };
 
-  // Per-slide accumulators: main-side counts plus thread reports.
+  // Per-slide accumulators: main-side counts plus thread reports. What arrives for a slide already
+  // published (a thread's report after the grace, a main-side count of a turn that straddled the
+  // publication) goes to the first unpublished slide: every record is counted in exactly one report.
   const accs = new Map<number, { acc: SlideAccumulator; reported: Set<number> }>();
-  const accOf = (s: number) => {
+  let published = -1;
+  const accOf = (slide: number) => {
+    const s = slide > published ? slide : published + 1;
     let a = accs.get(s);
     if (!a) accs.set(s, (a = { acc: new SlideAccumulator(P), reported: new Set() }));
     return a;
   };
-  let published = -1;
   let lastVersion = partitioner.stats().tableVersion;
   let epochs = 0;
   const publishReady = (force: boolean, through = Infinity): void => {
@@ -96,7 +99,6 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       if (!force && elapsed() < end) return;
       const { acc } = accOf(s);
       accs.delete(s);
-      if (process.env.H18_DEBUG) console.error('publish', s, 'force', force, 'reported', a?.reported.size, 'elapsed', elapsed().toFixed(0));
       collector.publish(s, acc, params.rate.rateAt(s * slideMs), partitioner.stats());
       published = s;
       const v = partitioner.stats().tableVersion;
@@ -227,7 +229,6 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         return;
       }
       case 'metrics': {
-        if (process.env.H18_DEBUG) console.error('metrics', m.thread, m.slide, 'published', published, 'elapsed', elapsed().toFixed(0), m.workers.map((x) => x.processed).join(','));
         const a = accOf(m.slide);
         for (const raw of m.workers) {
           a.acc.processed[raw.w] += raw.processed;
@@ -238,7 +239,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
             runLatency.addSparse(raw.latency, raw.latencyMax);
           }
         }
-        a.reported.add(m.thread);
+        if (m.slide > published) a.reported.add(m.thread); // a late report does not complete the next slide
         publishReady(false);
         return;
       }
@@ -335,7 +336,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
 
   t0 = performance.now();
   for (let th = 0; th < T; th++) post(th, { type: 'start', t0Epoch: performance.timeOrigin + t0 });
-  const ticker = setInterval(() => publishReady(false), Math.max(5, Math.min(50, slideMs / 4)));
+  // The deadline check runs after the event loop's poll phase (setImmediate): when this thread was
+  // blocked past a deadline, the reports the threads sent meanwhile are handled before it, not after.
+  let ticking = true;
+  const ticker = setInterval(() => setImmediate(() => ticking && publishReady(false)), Math.max(5, Math.min(50, slideMs / 4)));
   const keys = new Int32Array(CHUNK);
   const payloads = new Int32Array(CHUNK);
   const dest = new Int32Array(CHUNK);
@@ -476,6 +480,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     for (let th = 0; th < T; th++) post(th, { type: 'finish' });
     while (doneThreads < T && !failure) await new Promise<void>((res) => (wakeAll = res));
     if (failure) throw failure;
+    ticking = false;
     publishReady(true, Math.floor(elapsed() / slideMs));
     if (emissionsPending.size > 0) throw new InvariantError('windows left unmerged after drain', { windows: [...emissionsPending.keys()] });
     if (op.kind === 'global') for (const [key, st] of [...finalState].sort((a, b) => a[0] - b[0])) sink.finalState(key, op.output(st));
