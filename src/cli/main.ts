@@ -1,6 +1,6 @@
 // The `sas` command line: parses arguments, runs a command, turns errors into clear messages and exit codes.
-import { Command, Option } from 'commander';
-import { SasError, USER_ERROR_CODES } from '../common/errors.js';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, SasError, USER_ERROR_CODES } from '../common/errors.js';
 import { loadJobConfig } from '../engine/config.js';
 import { partitionerNames } from '../partitioners/index.js';
 import { taskNames, workloadNames } from '../tasks/index.js';
@@ -15,15 +15,37 @@ import { addLearnedCommands, preloadLearned } from './learned.js';
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
-/** Exit code for an error: 2 for bad input, 1 for anything else. */
+/**
+ * A comma-separated option (`--partitioners hash,pkg`) as its trimmed items. An empty item (`,`,
+ * `hash,,pkg`, ` `) is a ConfigError naming the option: silently dropping it ran an empty comparison.
+ */
+export function listOption(value: string, flag: string): string[] {
+  const items = value.split(',').map((x) => x.trim());
+  if (items.some((x) => x === '')) {
+    throw new ConfigError(`${flag}: expected a comma-separated list of names with no empty entry, got ${JSON.stringify(value)}`, { field: flag, expected: 'name[,name...]', got: value });
+  }
+  return items;
+}
+
+/** Exit code for an error: 2 for bad input (and command-line usage errors), 1 for anything else. */
 export function exitCodeOf(e: unknown): number {
   if (e instanceof SasError) return USER_ERROR_CODES.includes(e.code) ? 2 : 1;
+  if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
   return 1;
 }
 
+/** The code printed for command-line usage errors (unknown option, bad choice, missing argument). */
+const USAGE_ERROR_CODE = 'CONFIG_INVALID';
+
 /** Builds the commander program (exported for tests). */
 export function buildProgram(): Command {
-  const program = new Command('sas').description('Adaptive partitioning of skewed data streams').showHelpAfterError();
+  // Usage errors throw (exitOverride) instead of exiting 1, and print as `error [CONFIG_INVALID]: …`
+  // naming the option; subcommands inherit both settings because they are made after these calls.
+  const program = new Command('sas')
+    .description('Adaptive partitioning of skewed data streams')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`error [${USAGE_ERROR_CODE}]: ${str.replace(/^error: /, '')}`) })
+    .showHelpAfterError();
   program
     .command('run')
     .description('run one job from a YAML config')
@@ -74,7 +96,7 @@ export function buildProgram(): Command {
       const sets = [...o.set];
       if (o.clock) sets.push(`clock=${o.clock}`);
       const cfg = loadJobConfig(o.config, sets);
-      const names = o.partitioners ? o.partitioners.split(',').map((x) => x.trim()).filter(Boolean) : [cfg.partitioner.name];
+      const names = o.partitioners !== undefined ? listOption(o.partitioners, '--partitioners') : [cfg.partitioner.name];
       const { text, json } = await maxThroughputCommand(cfg, names, { quiet: o.quiet });
       process.stdout.write((o.json ? JSON.stringify(json, null, 2) : text) + '\n');
     });
@@ -111,7 +133,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (o: { config?: string; set: string[]; workers: string; brokers?: string; runId?: string; pace: boolean; quiet?: boolean; json?: boolean }) => {
       const cfg = loadJobConfig(o.config, o.set);
-      const brokers = o.brokers ? o.brokers.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+      const brokers = o.brokers !== undefined ? listOption(o.brokers, '--brokers') : undefined;
       const { result, text } = await distributedCommand(cfg, { workers: intOption(o.workers, 'workers', 0), brokers, runId: o.runId, pace: o.pace, quiet: o.quiet });
       const { reports: _reports, ...rest } = result;
       process.stdout.write((o.json ? JSON.stringify(rest, null, 2) : text) + '\n');
@@ -151,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (e) {
+    if (e instanceof CommanderError) return exitCodeOf(e); // commander printed the message (outputError) or the help
     if (e instanceof SasError) {
       process.stderr.write(`error [${e.code}]: ${e.message}\n`);
     } else {

@@ -1,4 +1,5 @@
 // `sas max-throughput`: the ramp test for one or several partitioners, with a table of results.
+import { ConfigError } from '../common/errors.js';
 import type { JobConfig } from '../engine/config.js';
 import { buildJob } from '../engine/job.js';
 import { runMaxThroughput } from '../engine/max-throughput.js';
@@ -7,6 +8,7 @@ import { preloadLearned } from './learned.js';
 
 /** Runs the ramp for each partitioner in `names` (all validated first) and formats the results. */
 export async function maxThroughputCommand(cfg: JobConfig, names: string[], opts: { quiet?: boolean } = {}) {
+  if (names.length === 0 || names.some((n) => n.trim() === '')) throw new ConfigError(`--partitioners: expected at least one partitioner name and no empty one, got ${JSON.stringify(names)}`, { field: '--partitioners', got: names });
   const cfgs = names.map((name) => ({ ...cfg, partitioner: { name, params: name === cfg.partitioner.name ? cfg.partitioner.params : {} }, output: { ...cfg.output, metrics: false } }));
   for (const c of cfgs) {
     await preloadLearned(c); // the learned partitioners' checkpoints (no-op for the others)

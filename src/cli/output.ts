@@ -107,12 +107,14 @@ export class ResultsDir {
     this.finalPath = join(dir, this.name);
     serial += 1;
     this.tmpPath = join(dir, `.${this.name}.partial-${process.pid}-${serial}`);
+    track(this); // before the folder exists, so that a signal never finds it untracked
     try {
       mkdirSync(this.tmpPath);
     } catch (e) {
+      this.done = true;
+      untrack(this);
       throw writeErrorOf(e, this.tmpPath, this.field);
     }
-    track(this);
   }
 
   /**

@@ -1,9 +1,9 @@
 // The job config: YAML in params/, validated with zod; every field has a documented default (docs/params.md).
-import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, FileNotFoundError, SasError } from '../common/errors.js';
+import { ConfigError, SasError } from '../common/errors.js';
+import { readTextFile } from '../common/files.js';
 import { parseOrThrow } from '../common/validate.js';
 
 const named = (defName: string, defParams: Record<string, unknown> = {}) =>
@@ -96,7 +96,41 @@ export const jobSchema = z.strictObject({
     })
     .prefault({}),
   task: named('wordcount'),
-  workload: named('zipf'),
+  workload: z
+    .strictObject({
+      name: z.string().min(1).default('zipf'),
+      params: z.record(z.string(), z.unknown()).default({}),
+      /**
+       * Hidden per-key cost: each key's true cost is its visible cost × a seeded lognormal factor of
+       * mean 1 with log-σ `sigma`. Partitioners see the visible cost only; busy time shows the rest.
+       * Default: none.
+       */
+      hiddenCost: z.strictObject({ sigma: z.number().min(0).max(4), seed: z.number().int().nonnegative().optional() }).optional(),
+    })
+    .prefault({}),
+  /** The simulated cluster's worker speeds (docs/params.md, "cluster"). Default: every worker at speed 1. */
+  cluster: z
+    .strictObject({
+      speeds: z.union([z.array(z.number().positive()).min(1), z.strictObject({ min: z.number().positive(), max: z.number().positive() })]).optional(),
+      schedule: z.array(z.strictObject({ worker: z.number().int().min(0), factor: z.number().positive(), fromMs: z.number().min(0), toMs: z.number().positive() })).default([]),
+      jitter: z.number().min(0).lt(1).default(0),
+      seed: z.number().int().nonnegative().optional(),
+    })
+    .prefault({}),
+  /**
+   * The merge stage of windowed tasks: combiners pay `emitCost` units per partial they emit at a
+   * window close, reducers pay `mergeCost` per partial merged, at `reducerCapacity` units/s each, with
+   * queues of `reducerQueue` partials. Defaults: the task's measured costs (docs/tasks.md), reducer
+   * slots as large as the mean worker slot, queues as long as the workers'.
+   */
+  merge: z
+    .strictObject({
+      emitCost: z.union([z.number().min(0), z.literal('measured')]).default('measured'),
+      mergeCost: z.union([z.number().min(0), z.literal('measured')]).default('measured'),
+      reducerCapacity: z.union([z.number().positive(), z.literal('unlimited'), z.literal('worker')]).default('worker'),
+      reducerQueue: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .prefault({}),
   partitioner: named('hash'),
   migration: z
     .strictObject({
@@ -166,7 +200,7 @@ export const jobSchema = z.strictObject({
 /** A validated job config with defaults filled in. */
 export type JobConfig = z.infer<typeof jobSchema>;
 
-/** Parses YAML text (errors give line and column). */
+/** Parses YAML text (errors give line and column; an alias bomb or other refused document is CONFIG_PARSE too). */
 export function parseYamlText(text: string, file: string): unknown {
   try {
     return parseYaml(text, { prettyErrors: true }) ?? {};
@@ -177,14 +211,15 @@ export function parseYamlText(text: string, file: string): unknown {
         context: { file, line: pos?.line, col: pos?.col },
       });
     }
+    // The yaml package throws a plain ReferenceError for "Excessive alias count" (a billion-laughs document).
+    if (e instanceof Error) throw new SasError('CONFIG_PARSE', `${file}: YAML refused: ${e.message.split('\n')[0]}`, { context: { file }, cause: e });
     throw e;
   }
 }
 
-/** Reads a YAML file into a plain object (FileNotFoundError / CONFIG_PARSE on failure). */
+/** Reads a YAML file into a plain object (FILE_NOT_FOUND naming the path when it is absent, a folder or unreadable; CONFIG_PARSE when malformed). */
 export function readYamlFile(file: string): Record<string, unknown> {
-  if (!existsSync(file)) throw new FileNotFoundError(file, 'config file');
-  const v = parseYamlText(readFileSync(file, 'utf8'), file);
+  const v = parseYamlText(readTextFile(file, 'config file'), file);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${file}: expected a YAML mapping at the top level`, { file });
   return v as Record<string, unknown>;
 }

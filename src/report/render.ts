@@ -1,7 +1,8 @@
 // Writes a comparison's results and reports to a directory, and rebuilds reports from saved results.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FileNotFoundError, SasError } from '../common/errors.js';
+import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { OutputError, SasError } from '../common/errors.js';
+import { errnoOf, readErrorOf, writeErrorOf } from '../common/files.js';
 import { renderCsv } from './csv.js';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
@@ -33,7 +34,8 @@ function pathsIn(dir: string): ReportPaths {
 }
 
 /**
- * Reads and validates a results.json. Throws FileNotFoundError (FILE_NOT_FOUND) when it is missing,
+ * Reads and validates a results.json. Throws FileNotFoundError (FILE_NOT_FOUND) when it is missing
+ * (SasError FILE_NOT_FOUND naming the reason when it is a folder or unreadable),
  * SasError CONFIG_PARSE when it is not JSON, ConfigError (CONFIG_INVALID, context.field and
  * context.file set) when a field is wrong.
  */
@@ -42,8 +44,7 @@ export async function loadResults(file: string): Promise<CompareResults> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileNotFoundError(file, 'results file');
-    throw e;
+    throw readErrorOf(e, file, 'results file');
   }
   let value: unknown;
   try {
@@ -54,28 +55,77 @@ export async function loadResults(file: string): Promise<CompareResults> {
   return parseCompareResults(value, file);
 }
 
-async function writeDerived(results: CompareResults, paths: ReportPaths): Promise<void> {
-  await writeFile(paths.csv, renderCsv(results));
-  await writeFile(paths.md, renderMarkdown(results));
-  await writeFile(paths.html, await renderHtml(results));
+let serial = 0;
+
+/**
+ * Writes every `[path, text]` so that either all are replaced or none is: each target must be absent or
+ * a regular file (else OutputError, nothing written); each text goes to a sibling temp file first, and
+ * only when all are written are they renamed into place. Temp files are removed on failure.
+ */
+async function replaceFiles(files: ReadonlyArray<readonly [string, string]>): Promise<void> {
+  for (const [path] of files) {
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') continue;
+      throw writeErrorOf(e, path);
+    }
+    if (!st.isFile()) throw new OutputError(`${path} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; refusing to replace it (nothing was written)`, { path, expected: 'a file or a new path', got: st.isDirectory() ? 'folder' : 'other' });
+  }
+  const temps: string[] = [];
+  try {
+    for (const [path, text] of files) {
+      serial += 1;
+      const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${serial}`);
+      temps.push(tmp);
+      try {
+        await writeFile(tmp, text, { flag: 'wx' });
+      } catch (e) {
+        throw writeErrorOf(e, tmp);
+      }
+    }
+    for (let i = 0; i < files.length; i++) {
+      try {
+        await rename(temps[i], files[i][0]);
+      } catch (e) {
+        throw writeErrorOf(e, files[i][0]);
+      }
+    }
+  } finally {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+  }
+}
+
+async function writeDerived(results: CompareResults, paths: ReportPaths, json?: string): Promise<void> {
+  const files: Array<[string, string]> = [];
+  if (json !== undefined) files.push([paths.json, json]);
+  files.push([paths.csv, renderCsv(results)], [paths.md, renderMarkdown(results)], [paths.html, await renderHtml(results)]);
+  await replaceFiles(files);
 }
 
 /**
  * Validates `results` (ConfigError naming the field; an empty run list is rejected) and writes
- * results.json, results.csv, report.md and report.html to `outDir` (created if needed; existing
- * files are overwritten). Output depends on `results` only, never on the time of rendering.
+ * results.json, results.csv, report.md and report.html to `outDir` (created if needed). Existing
+ * files are replaced all together or not at all (OutputError when one of them is a folder). Output
+ * depends on `results` only, never on the time of rendering.
  */
 export async function writeReport(results: CompareResults, outDir: string): Promise<ReportPaths> {
   const valid = parseCompareResults(results);
   const paths = pathsIn(outDir);
-  await mkdir(outDir, { recursive: true });
-  await writeFile(paths.json, JSON.stringify(valid, null, 2) + '\n');
-  await writeDerived(valid, paths);
+  try {
+    await mkdir(outDir, { recursive: true });
+  } catch (e) {
+    throw writeErrorOf(e, outDir);
+  }
+  await writeDerived(valid, paths, JSON.stringify(valid, null, 2) + '\n');
   return paths;
 }
 
 /**
- * Regenerates results.csv, report.md and report.html from `resultsDir/results.json` (left as is).
+ * Regenerates results.csv, report.md and report.html from `resultsDir/results.json` (left as is). All
+ * three are written beside their targets first and renamed only when every one is written, so on a
+ * failure (a target that is a folder, a full disk) none of them has changed.
  * For results written by {@link writeReport}, the csv and md are byte-identical to the originals.
  */
 export async function rebuildReport(resultsDir: string): Promise<ReportPaths> {
