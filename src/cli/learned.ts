@@ -133,21 +133,20 @@ export function addLearnedCommands(program: Command): void {
     .command('agent')
     .description('serve the RL agent over websockets (127.0.0.1 by default)')
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--port <port>', 'TCP port', (v) => Number.parseInt(v, 10), 49985)
-    .option('--token <token>', 'shared secret (default: random, printed)')
-    .option('--checkpoint <dir>', 'checkpoint sessions start from (default | none | DIR)', 'default')
-    .option('--checkpoint-dir <dir>', 'where sessions write checkpoints')
+    .option('--port <port>', 'TCP port (0 = a free one)', '49985')
+    .option('--token <token>', 'shared secret, 8-1024 characters (default: random, printed)')
+    .option('--checkpoint <dir>', 'checkpoint sessions start from (default | none | DIR), checked at start', 'default')
+    .option('--checkpoint-dir <dir>', 'where sessions write checkpoints (<dir>/<session>)')
     .option('--evaluate', 'inference only')
-    .action(async (o: { host: string; port: number; token?: string; checkpoint: string; checkpointDir?: string; evaluate?: boolean }) => {
-      if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new ConfigError(`--port: expected an integer in [0, 65535], got ${o.port}`, { field: 'port' });
-      const { agentCommand } = await import('./agent.js');
+    .option('--max-sessions <n>', 'sessions held at once, 1-256; a detached one gives its slot to a new one (default 8)')
+    .option('--max-connections <n>', 'open connections at once; more are refused (default 64)')
+    .option('--hello-timeout <ms>', 'a connection without a valid hello by then is closed (default 5000)')
+    .option('--session-ttl <ms>', 'how long a disconnected named session is kept (default 600000)')
+    .addHelpText('after', '\nStops on SIGINT (exit 130), SIGTERM (143), SIGHUP or the exit of its parent process (129), writing final checkpoints first.')
+    .action(async (o: { host: string; port: string; token?: string; checkpoint: string; checkpointDir?: string; evaluate?: boolean; maxSessions?: string; maxConnections?: string; helloTimeout?: string; sessionTtl?: string }) => {
+      const { agentCommand, serveUntilStopped } = await import('./agent.js');
       const { server, token } = await agentCommand(o);
       process.stdout.write(`agent listening on ${server.url}${o.token ? '' : ` token ${token}`}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-      await server.close();
+      process.exit(await serveUntilStopped(server));
     });
 }

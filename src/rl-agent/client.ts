@@ -62,7 +62,7 @@ export interface AgentClientStats {
  * backed up, else drops it and returns false: it never waits and never throws. `latestAction()`
  * returns the most recent action (or undefined before the first), so the partitioner keeps routing
  * with its last table while the agent is slow or gone. The connection is re-established with
- * exponential backoff and jitter until `close()`.
+ * exponential backoff and jitter until `close()`, or until the server answers with a fatal AUTH_FAILED.
  */
 export class AgentClient {
   readonly stats: AgentClientStats = { sent: 0, dropped: 0, actions: 0, errors: 0, connects: 0 };
@@ -217,7 +217,9 @@ export class AgentClient {
         return;
       }
       case 'error':
-        this.report(new SasError(isErrorCode(m.code) ? m.code : 'PROTOCOL_INVALID', `agent: ${m.message}`, { context: { seq: m.seq, fatal: m.fatal } }));
+        // A wrong token does not become right: after a fatal AUTH_FAILED the client stops reconnecting.
+        if (m.fatal && m.code === 'AUTH_FAILED') this.closed = true;
+        this.report(new SasError(isErrorCode(m.code) ? m.code : 'PROTOCOL_INVALID', `agent: ${m.message}`, { context: { seq: m.seq, requestId: m.requestId, fatal: m.fatal } }));
         return;
     }
   }

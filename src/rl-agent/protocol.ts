@@ -1,12 +1,35 @@
 // The agent wire protocol (version 1): zod schemas of every JSON message between engine and agent server.
 import { z } from 'zod';
 import { ProtocolError, type ErrorCode } from '../common/errors.js';
+import { SAFE_NAME } from '../common/safe-dir.js';
 
 /** Protocol version carried as `v` in every message. A peer rejects other versions. */
 export const PROTOCOL_VERSION = 1;
 
 const v = z.literal(PROTOCOL_VERSION);
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+/**
+ * Prefix of the names the server gives sessions that arrive without one (`anon-<start>-<pid>-<n>`).
+ * A client may not choose a name with it, so an anonymous session never takes a named one's state.
+ */
+export const ANON_SESSION_PREFIX = 'anon-';
+
+/** Lengths of the shared secret in `hello.token`. The server's own token must be at least 8 characters. */
+export const TOKEN_MIN_LENGTH = 1;
+export const TOKEN_MAX_LENGTH = 1024;
+
+/**
+ * A client-chosen session name: a safe folder name (SAFE_NAME: 1-64 of A-Z a-z 0-9 _ . -, not only
+ * dots; the final checkpoint is `<checkpointDir>/<session>`) that does not start with ANON_SESSION_PREFIX.
+ */
+export const sessionNameSchema = z
+  .string()
+  .regex(SAFE_NAME, 'expected 1-64 of A-Z a-z 0-9 _ . - (not only dots)')
+  .refine((x) => !x.startsWith(ANON_SESSION_PREFIX), `names starting with "${ANON_SESSION_PREFIX}" are reserved for anonymous sessions`);
+
+/** A checkpoint request id: 1-64 of A-Z a-z 0-9 _ . - (not only dots). */
+export const requestIdSchema = z.string().regex(SAFE_NAME, 'expected 1-64 of A-Z a-z 0-9 _ . - (not only dots)');
+
 const range = z.object({ start: z.number().int().min(0), end: z.number().int().min(1) }).strict();
 
 /** The job an engine describes in `hello`: P, the hot-key slots and the mask that defines the action. */
@@ -41,9 +64,9 @@ export const helloSchema = z
     v,
     type: z.literal('hello'),
     /** Shared secret; compared in constant time. */
-    token: z.string().min(1).max(1024),
-    /** Optional stable session name: reconnecting with the same name resumes that session's agent. */
-    session: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    token: z.string().min(TOKEN_MIN_LENGTH).max(TOKEN_MAX_LENGTH),
+    /** Optional stable session name (sessionNameSchema): reconnecting with the same name resumes that session's agent. */
+    session: sessionNameSchema.optional(),
     /** 'evaluate' asks for inference only; 'train' is granted only when the server trains. Default 'train'. */
     mode: z.enum(['train', 'evaluate']).optional(),
     job: jobSpecSchema,
@@ -55,7 +78,7 @@ export const stepSchema = z
   .object({
     v,
     type: z.literal('step'),
-    /** Increasing step number of this connection; echoed by the answering `action`. */
+    /** Step number, strictly increasing on a connection (the server rejects a repeat); echoed by the answering `action`. */
     seq: z.number().int().min(0),
     /** The 2P observation, already scaled (env-math.scaleObservation): every entry in [0, 2]. */
     obs: z.array(finite),
@@ -72,7 +95,7 @@ export const checkpointRequestSchema = z
   .object({
     v,
     type: z.literal('checkpoint'),
-    requestId: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    requestId: requestIdSchema,
   })
   .strict();
 
@@ -86,7 +109,7 @@ export const welcomeSchema = z
     actionDim: z.number().int().min(1),
     /** True when an existing session (same `session` name) was resumed. */
     resumed: z.boolean(),
-    /** Gradient steps the session's agent has done so far. */
+    /** Gradient steps made in this session so far (0 for a new one, also when it started from a checkpoint). */
     updates: z.number().int().min(0),
   })
   .strict();
@@ -100,6 +123,7 @@ export const actionSchema = z
     action: z.array(finite),
     /** False once the session only infers (evaluate mode, or training stopped by budget/target). */
     training: z.boolean(),
+    /** Gradient steps made in this session so far. */
     updates: z.number().int().min(0),
   })
   .strict();
@@ -159,14 +183,19 @@ function decode<M>(raw: string | Buffer | ArrayBuffer | Buffer[], schemas: Recor
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ProtocolError(`${side} message is not a JSON object`, { field: '(root)' });
   const o = obj as Record<string, unknown>;
-  if (o.v !== PROTOCOL_VERSION) throw new ProtocolError(`unsupported protocol version ${JSON.stringify(o.v)}; this peer speaks v${PROTOCOL_VERSION}`, { field: 'v', got: o.v, expected: PROTOCOL_VERSION });
+  // Whatever fails below, the error names the message it answers when the frame says which.
+  const ids = {
+    ...(typeof o.seq === 'number' && Number.isInteger(o.seq) ? { seq: o.seq } : {}),
+    ...(typeof o.requestId === 'string' && o.requestId.length <= 64 ? { requestId: o.requestId } : {}),
+  };
+  if (o.v !== PROTOCOL_VERSION) throw new ProtocolError(`v: unsupported protocol version ${JSON.stringify(o.v) ?? 'undefined'}; this peer speaks ${PROTOCOL_VERSION}`, { field: 'v', got: o.v, expected: PROTOCOL_VERSION, ...ids });
   const schema = typeof o.type === 'string' ? schemas[o.type] : undefined;
-  if (!schema) throw new ProtocolError(`unknown ${side} message type ${JSON.stringify(o.type)}; valid: ${Object.keys(schemas).join(', ')}`, { field: 'type', got: o.type });
+  if (!schema) throw new ProtocolError(`type: unknown ${side} message type ${JSON.stringify(o.type) ?? 'undefined'}; valid: ${Object.keys(schemas).join(', ')}`, { field: 'type', got: o.type, ...ids });
   const r = schema.safeParse(obj);
   if (!r.success) {
     const i = r.error.issues[0];
     const field = i.path.map(String).join('.') || '(root)';
-    throw new ProtocolError(`${o.type}.${field}: ${i.message}`, { field, type: o.type, seq: typeof o.seq === 'number' ? o.seq : undefined });
+    throw new ProtocolError(`${o.type}.${field}: ${i.message}`, { field, type: o.type, ...ids });
   }
   return r.data as M;
 }

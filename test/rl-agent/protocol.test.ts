@@ -2,20 +2,14 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseClientMessage, parseServerMessage, PROTOCOL_VERSION, type JobSpec, type ServerMessage } from '../../src/rl-agent/protocol.js';
+import { parseClientMessage, parseServerMessage } from '../../src/rl-agent/protocol.js';
 import { startAgentServer, tokensEqual, type AgentServer, type AgentServerEvent } from '../../src/rl-agent/server.js';
 import { AgentClient, backoffDelay, DEFAULT_BACKOFF } from '../../src/rl-agent/client.js';
 import { loadCheckpoint } from '../../src/rl-agent/checkpoint.js';
 import { ProtocolError, type SasError } from '../../src/common/errors.js';
 import { Rng } from '../../src/common/rng.js';
-
-const TOKEN = 'test-token-123';
-const job: JobSpec = { name: 'unit', numWorkers: 3, numHotKeys: 2, mask: [{ start: 0, end: 2 }, { start: 1, end: 3 }], obsDim: 6, actionDim: 4 };
-const hello = (extra: Record<string, unknown> = {}) => ({ v: 1, type: 'hello', token: TOKEN, job, ...extra });
-const step = (seq: number, extra: Record<string, unknown> = {}) => ({ v: 1, type: 'step', seq, obs: [1, 1, 1, 0.5, 0.6, 0.7], reward: 0.1 * seq, info: { imbalance: 0.4 }, done: false, ...extra });
-const tinyAgent = { hidden: [8, 8], batchSize: 4, learningStarts: 4, bufferSize: 100 };
+import { hello, job, Raw, step, tinyAgent, TOKEN } from './server-raw.js';
 
 function code(f: () => unknown): string | undefined {
   try {
@@ -74,44 +68,6 @@ describe('protocol parsing', () => {
   });
 });
 
-/** A raw websocket that records every message and the close code, for poking the server. */
-class Raw {
-  readonly ws: WebSocket;
-  readonly messages: ServerMessage[] = [];
-  closeCode: number | undefined;
-  private waiters: (() => void)[] = [];
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ws.on('message', (d) => {
-      this.messages.push(parseServerMessage(d as Buffer));
-      this.wake();
-    });
-    this.ws.on('close', (c) => {
-      this.closeCode = c;
-      this.wake();
-    });
-    this.ws.on('error', () => undefined);
-  }
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-  open(): Promise<void> {
-    return new Promise((r) => (this.ws.readyState === WebSocket.OPEN ? r() : this.ws.once('open', () => r())));
-  }
-  send(x: unknown): void {
-    this.ws.send(typeof x === 'string' ? x : JSON.stringify(x));
-  }
-  /** Resolves when `n` messages arrived (or the socket closed). */
-  async until(pred: () => boolean): Promise<void> {
-    while (!pred()) await new Promise<void>((r) => this.waiters.push(r));
-  }
-  next(n: number): Promise<void> {
-    return this.until(() => this.messages.length >= n || this.closeCode !== undefined);
-  }
-}
-
 describe('agent server', () => {
   let server: AgentServer;
   const events: AgentServerEvent[] = [];
@@ -166,22 +122,25 @@ describe('agent server', () => {
     await client.close();
   });
 
-  it('rejects bad messages with error replies and keeps the connection and the server alive', async () => {
+  it('rejects bad messages after the welcome with error replies and keeps the connection and the server alive', async () => {
+    const early = new Raw(server.url);
+    await early.open();
+    early.send(step(0)); // before hello: a connection has one chance
+    await early.until(() => early.closeCode !== undefined);
+    expect(early.messages).toMatchObject([{ type: 'error', code: 'PROTOCOL_INVALID', fatal: true }]);
+    expect(early.closeCode).toBe(1008);
     const r = new Raw(server.url);
     await r.open();
-    r.send(step(0)); // before hello
-    await r.next(1);
-    expect(r.messages[0]).toMatchObject({ type: 'error', code: 'PROTOCOL_INVALID' });
     r.send(hello());
-    await r.next(2);
-    expect(r.messages[1]).toMatchObject({ type: 'welcome' });
+    await r.next(1);
+    expect(r.messages[0]).toMatchObject({ type: 'welcome' });
     const bad = ['not json', JSON.stringify({ ...step(1), v: 7 }), JSON.stringify(step(2, { obs: 'x' })), JSON.stringify(step(3, { obs: [1, 2] })), JSON.stringify(step(4, { obs: [5, 1, 1, 1, 1, 1] })), JSON.stringify({ v: 1, type: 'nope' }), JSON.stringify(hello())];
     for (const b of bad) r.send(b);
-    await r.next(2 + bad.length);
-    for (const m of r.messages.slice(2)) expect(m).toMatchObject({ type: 'error', code: 'PROTOCOL_INVALID', fatal: false });
+    await r.next(1 + bad.length);
+    for (const m of r.messages.slice(1)) expect(m).toMatchObject({ type: 'error', code: 'PROTOCOL_INVALID', fatal: false });
     expect(r.messages.find((m) => m.type === 'error' && m.seq === 3)).toBeDefined(); // wrong obs length names its seq
     r.send(step(5));
-    await r.next(3 + bad.length);
+    await r.next(2 + bad.length);
     expect(r.messages.at(-1)).toMatchObject({ type: 'action', seq: 5 });
     expect(r.closeCode).toBeUndefined();
     r.ws.close();
