@@ -1,5 +1,6 @@
-// `sas collect`: virtual-clock runs of the dalton-offline behaviour policy, recorded as an offline transition dataset.
+// `sas collect`: virtual-clock runs of an exploring saspartitioner or the dalton-offline behaviour policy, recorded as an offline transition dataset.
 import { ConfigError } from '../common/errors.js';
+import { checkReplaceable } from '../common/safe-dir.js';
 import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
 import { createDaltonOffline, daltonOfflineParams } from '../partitioners/dalton-offline.js';
@@ -7,18 +8,27 @@ import { explorationPolicy, recordingPartitioner } from '../partitioners/learned
 import { actionModeFor, createSasPartitioner, hotSlotsFor, maskFor, sasPartitionerParams } from '../partitioners/saspartitioner.js';
 import type { Partitioner } from '../partitioners/types.js';
 import { parseOrThrow } from '../common/validate.js';
-import { DatasetWriter, zipfTopProbabilities, type DatasetManifest } from '../rl-agent/index.js';
+import { DATASET_DIR_KIND, DatasetWriter, zipfTopProbabilities, type DatasetManifest } from '../rl-agent/index.js';
 import type { z } from 'zod';
 import type { collectSectionSchema } from './learned.js';
 import { createProgress } from './progress.js';
 
+/** The config field `section.out` comes from (`-o` sets it), for messages. */
+const OUT_FIELD = 'collect.out';
+
 /**
- * Runs `section.runs` virtual-clock jobs of `job` (partitioner must be dalton-offline) with seeds
- * job.seed + i (a workload without its own `seed` takes the job seed, so fix it to keep one key permutation) and writes every slide's transition into one dataset at `section.out`
- * (rl-agent DatasetWriter: records then manifest, so a failed run leaves no readable half dataset).
+ * Runs `section.runs` virtual-clock jobs of `job` with seeds job.seed + i (a workload without its own
+ * `seed` takes the job seed, so fix it to keep one key permutation) and writes every policy step's
+ * transition into one dataset at `section.out`. The partitioner is `saspartitioner` (random exploring
+ * actions, `collectExploration`; params/collect.yaml, the data behind checkpoints/default) or
+ * `dalton-offline` (SaSPartitioner's behaviour policy). rl-agent DatasetWriter stages the records
+ * beside `section.out` and renames them in at the end, so a failed run leaves no half dataset; a
+ * `section.out` that is a file, a checkpoint or any other non-dataset folder is refused (OutputError)
+ * before anything runs.
  */
 export async function collectCommand(job: JobConfig, section: z.infer<typeof collectSectionSchema>, opts: { quiet?: boolean } = {}): Promise<DatasetManifest> {
   if (job.clock !== 'virtual') throw new ConfigError('job.clock: collect runs on the virtual clock', { field: 'job.clock', expected: 'virtual', got: job.clock });
+  checkReplaceable(section.out, DATASET_DIR_KIND, { field: OUT_FIELD });
   if (job.partitioner.name === 'saspartitioner') return collectExploration(job, section, opts);
   if (job.partitioner.name !== 'dalton-offline') {
     throw new ConfigError(`job.partitioner.name: collect records dalton-offline or an exploring saspartitioner, got ${job.partitioner.name}`, { field: 'job.partitioner.name', expected: 'dalton-offline | saspartitioner', got: job.partitioner.name });
@@ -42,7 +52,7 @@ export async function collectCommand(job: JobConfig, section: z.infer<typeof col
               source: `dalton-offline ${cfg.workload.name} ${JSON.stringify(cfg.workload.params)} P=${cfg.workers} runs=${section.runs}`,
               rewardBase: section.rewardBase,
               episodeLength: section.episodeLength,
-            });
+            }, undefined, { field: OUT_FIELD });
           }
           return rec;
         },
@@ -82,7 +92,7 @@ async function collectExploration(job: JobConfig, section: z.infer<typeof collec
     episodeLength: section.episodeLength,
     actionMode: mode,
     ...(mode === 'residual' ? { residualScale: scale } : {}),
-  });
+  }, undefined, { field: OUT_FIELD });
   const progress = createProgress('collect', opts.quiet);
   try {
     for (let run = 0; run < section.runs; run++) {

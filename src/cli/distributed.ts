@@ -31,11 +31,27 @@ function cliEntry(): string {
 }
 
 /**
+ * Refuses what distributed mode would silently ignore: its driver generates the workload itself
+ * (`source.kind: generator`) and counts the merged results (`sink.kind: count`). A Kafka source or
+ * sink belongs to `sas run` (docs/kafka.md). ConfigError naming the field.
+ */
+export function checkDistributedConfig(cfg: Pick<JobConfig, 'source' | 'sink'>): void {
+  if (cfg.source.kind !== 'generator') {
+    throw new ConfigError(`source.kind: sas distributed generates the workload in its driver and takes source.kind generator, got ${cfg.source.kind}; to read records from a Kafka topic, use sas run (docs/kafka.md)`, { field: 'source.kind', expected: 'generator', got: cfg.source.kind });
+  }
+  if (cfg.sink.kind !== 'count') {
+    throw new ConfigError(`sink.kind: sas distributed counts its final results and takes sink.kind count, got ${cfg.sink.kind}; to write results to a Kafka topic, use sas run (docs/kafka.md)`, { field: 'sink.kind', expected: 'count', got: cfg.sink.kind });
+  }
+}
+
+/**
  * Creates the run's topics, writes `<output.dir>/<runId>/worker-job.json`, starts W local workers
  * (`sas worker --job … --index i --of W`, restarted up to `maxRestarts` times each when they exit
  * abnormally), runs the driver, and writes `summary.json` and `metrics.jsonl` next to the job file.
+ * The config is checked first (`checkDistributedConfig`), before any broker is contacted.
  */
 export async function distributedCommand(cfg: JobConfig, o: DistributedCommandOptions): Promise<{ result: DistributedResult; dir: string; text: string }> {
+  checkDistributedConfig(cfg);
   const brokers = o.brokers ?? brokersFromEnv();
   if (!brokers || brokers.length === 0) throw new ConfigError('--brokers: no Kafka brokers given (use --brokers host:port or set KAFKA_BROKERS)', { field: 'brokers', expected: 'host:port' });
   await preloadLearned(cfg); // learned partitioners load their policy before the job is built (as in `sas run`)

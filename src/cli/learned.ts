@@ -7,7 +7,7 @@ import { parseOrThrow } from '../common/validate.js';
 
 /** `collect:` section of params/collect.yaml. */
 export const collectSectionSchema = z.strictObject({
-  /** Dataset directory to write (replaced if it exists). Default data/offline/default. */
+  /** Dataset directory to write (replaced only if it is a dataset; a file or another folder is refused). Default data/offline/default. */
   out: z.string().min(1).default('data/offline/default'),
   /** Runs to record, seeds job.seed, job.seed+1, … (one dataset). Default 1. */
   runs: z.number().int().min(1).max(1000).default(1),
@@ -51,7 +51,7 @@ export const onlineSectionSchema = z.strictObject({
   minIterations: z.number().int().min(0).default(10),
   /** Write a checkpoint every N iterations. Reference: every 10 online iterations (§2.7). */
   checkpointEvery: z.number().int().min(1).default(10),
-  /** Checkpoint directory (the final one is `<out>`, intermediate ones `<out>-iter<N>` are replaced). Default checkpoints/online. */
+  /** Checkpoint directory: the final one is `<out>` (either clock), intermediate ones `<out>-iter<N>` (virtual) or `<out>-sessions/train-online` (real). Each is replaced only if it is a checkpoint. Default checkpoints/online. */
   out: z.string().min(1).default('checkpoints/online'),
 });
 
@@ -72,7 +72,9 @@ export function loadTrainOffline(file: string, sets: readonly string[] = []): z.
 
 /**
  * Loads and registers the checkpoint policies a `saspartitioner*` job refers to, so `sas run`/`stress`
- * use the shipped checkpoint by default. TF.js is imported only for those partitioners.
+ * use the shipped checkpoint by default. A checkpoint that is missing, malformed or made for another P
+ * is refused (FileNotFoundError / CheckpointError naming the field: exit 2), never replaced by the
+ * uniform table. TF.js is imported only for those partitioners.
  */
 export async function preloadLearned(cfg: Pick<JobConfig, 'workers' | 'partitioner'>): Promise<void> {
   if (!cfg.partitioner.name.startsWith('saspartitioner')) return;
@@ -86,7 +88,7 @@ const collectOpt = (v: string, acc: string[]): string[] => [...acc, v];
 export function addLearnedCommands(program: Command): void {
   program
     .command('collect')
-    .description('record offline transitions of the dalton-offline behaviour policy (virtual clock)')
+    .description('record offline transitions (virtual clock) of an exploring saspartitioner (params/collect.yaml) or of dalton-offline, SaS\'s behaviour policy')
     .option('-c, --config <file>', 'collect config (job + collect sections)', 'params/collect.yaml')
     .option('-s, --set <path=value>', 'override a field, e.g. --set collect.runs=2 (repeatable)', collectOpt, [])
     .option('-o, --out <dir>', 'dataset directory (default: collect.out)')
@@ -105,7 +107,7 @@ export function addLearnedCommands(program: Command): void {
     .option('-c, --config <file>', 'training config', 'params/train-offline.yaml')
     .option('-s, --set <path=value>', 'override a field, e.g. --set steps=100 (repeatable)', collectOpt, [])
     .requiredOption('--data <dir>', 'dataset directory (sas collect)')
-    .requiredOption('--out <dir>', 'checkpoint directory to write')
+    .requiredOption('--out <dir>', 'checkpoint directory to write (a new path or an existing checkpoint; anything else is refused)')
     .option('-q, --quiet', 'no progress output')
     .action(async (o: { config: string; set: string[]; data: string; out: string; quiet?: boolean }) => {
       const cfg = loadTrainOffline(o.config, o.set);

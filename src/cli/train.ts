@@ -4,8 +4,9 @@ import type { z } from 'zod';
 import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
 import { ConfigError } from '../common/errors.js';
-import { initBackend, readDataset, resolveAgentConfig, saveCheckpoint, startAgentServer, trainOffline, type CheckpointManifest, type SacAgent, type SacMetrics } from '../rl-agent/index.js';
-import { prepareLearnedPartitioner } from '../partitioners/learned/prepare.js';
+import { checkReplaceable } from '../common/safe-dir.js';
+import { CHECKPOINT_DIR_KIND, initBackend, loadCheckpoint, readDataset, resolveAgentConfig, saveCheckpoint, startAgentServer, trainOffline, type CheckpointJobInfo, type CheckpointManifest, type SacAgent, type SacMetrics } from '../rl-agent/index.js';
+import { checkCheckpointServes, prepareLearnedPartitioner } from '../partitioners/learned/prepare.js';
 import { resolveCheckpoint } from '../partitioners/learned/paths.js';
 import type { onlineSectionSchema, trainOfflineSchema } from './learned.js';
 import { createProgress } from './progress.js';
@@ -24,10 +25,12 @@ function fmt(m: SacMetrics): string {
 /**
  * Trains CQL-N on the dataset in `dataDir` (rl-agent trainOffline) and writes a checkpoint to `outDir`
  * with the dataset's P, hot keys, frequencies and mask in its manifest. Logs losses every
- * `progressEvery` steps.
+ * `progressEvery` steps. `outDir` is checked before anything is trained: a file, the dataset itself or
+ * any folder that is not a checkpoint is refused (OutputError naming `--out`), never replaced.
  */
 export async function trainOfflineCommand(cfg: z.infer<typeof trainOfflineSchema>, dataDir: string, outDir: string, opts: { quiet?: boolean; log?: LogFn } = {}): Promise<CheckpointManifest> {
   const log = opts.log ?? stderrLog;
+  checkReplaceable(outDir, CHECKPOINT_DIR_KIND, { field: '--out' });
   const data = readDataset(dataDir);
   if (data.manifest.count < 1) throw new ConfigError(`--data ${dataDir}: the dataset has no transitions`, { field: 'data' });
   const backend = await initBackend();
@@ -46,7 +49,7 @@ export async function trainOfflineCommand(cfg: z.infer<typeof trainOfflineSchema
     });
     progress.stop();
     const m = data.manifest;
-    const man = saveCheckpoint(outDir, res.agent, { numWorkers: m.numWorkers, hotKeys: m.hotKeys, hotKeyFreqs: m.hotKeyFreqs, mask: m.mask, actionMode: m.actionMode, residualScale: m.residualScale, source: `cql-n on ${dataDir} (${m.source}), ${res.steps} steps` });
+    const man = saveCheckpoint(outDir, res.agent, { numWorkers: m.numWorkers, hotKeys: m.hotKeys, hotKeyFreqs: m.hotKeyFreqs, mask: m.mask, actionMode: m.actionMode, residualScale: m.residualScale, source: `cql-n on ${dataDir} (${m.source}), ${res.steps} steps` }, { field: '--out' });
     res.agent.dispose();
     return man;
   } catch (e) {
@@ -63,16 +66,25 @@ export interface OnlineResult {
   readonly checkpoint?: string;
 }
 
+/** The session name `sas train online` opens on its agent server (real clock): `<out>-sessions/train-online`. */
+export const ONLINE_SESSION = 'train-online';
+
 /**
  * Runs `job` (partitioner forced to saspartitioner, starting from `checkpoint`). Virtual clock: the
  * policy lives inline and learns every slide (unless `evaluate`). Real clock: starts an agent server
  * on 127.0.0.1 (free port, random token) and the partitioner talks to it over the websocket client.
- * Checkpoints every `checkpointEvery` iterations; stops at `targetImbalance` or `maxIterations`.
+ * The checkpoint must serve the job (CheckpointError naming the field and P otherwise) and `online.out`
+ * must be a checkpoint folder or a new path (OutputError), both checked before anything runs.
+ * Checkpoints every `checkpointEvery` iterations (virtual: `<out>-iter<N>`; real: the server's
+ * `<out>-sessions/train-online`); stops at `targetImbalance` (not before `minIterations`, on either
+ * clock) or `maxIterations`; the final checkpoint goes to `online.out` on either clock.
  */
 export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof onlineSectionSchema>, checkpoint: string, opts: { evaluate?: boolean; quiet?: boolean; log?: LogFn } = {}): Promise<OnlineResult> {
   const log = opts.log ?? stderrLog;
   const dir = resolveCheckpoint(checkpoint);
   if (!dir) throw new ConfigError('--checkpoint: a checkpoint directory is required', { field: 'checkpoint' });
+  checkCheckpointServes(dir, checkpoint, job.workers, '--checkpoint');
+  if (!opts.evaluate) checkReplaceable(online.out, CHECKPOINT_DIR_KIND, { field: 'online.out' });
   const imbalance: number[] = [];
   let stoppedBy: OnlineResult['stoppedBy'] = 'job_end';
   let iterations = 0;
@@ -83,83 +95,115 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     const { hidden: _h, activation: _a, ensembleSize: _e, ...rest } = c;
     return { ...rest, ...(online.agent as object) } as Record<string, unknown>;
   })();
-  const stopTest = (): boolean => iterations >= online.maxIterations || (iterations >= online.minIterations && imbalance.length > 0 && imbalance[imbalance.length - 1] <= online.targetImbalance);
+  // The stop rule, one copy for both clocks (the server's own rule gets the same numbers).
+  const stopReason = (): OnlineResult['stoppedBy'] => {
+    if (iterations >= online.maxIterations) return 'max_iterations';
+    if (iterations >= online.minIterations && imbalance.length > 0 && imbalance[imbalance.length - 1] <= online.targetImbalance) return 'target_imbalance';
+    return 'job_end';
+  };
+  const sessionsDir = `${online.out}-sessions`;
+  // Real clock: the session checkpoint the server wrote in this run (a folder left by an earlier run is not ours).
+  let sessionCheckpoint: string | undefined;
 
   let server: Awaited<ReturnType<typeof startAgentServer>> | undefined;
-  let cfg: JobConfig;
-  if (job.clock === 'real') {
-    const token = randomBytes(16).toString('hex');
-    server = await startAgentServer({
-      host: '127.0.0.1',
-      port: 0,
-      token,
-      mode: opts.evaluate ? 'evaluate' : 'train',
-      checkpoint: dir,
-      agent: online.agent,
-      checkpointDir: opts.evaluate ? undefined : online.out + '-sessions',
-      checkpointEvery: online.checkpointEvery,
-      maxSteps: online.maxIterations,
-      targetImbalance: online.targetImbalance,
-      onEvent: (e) => {
-        if (e.type === 'train' && !opts.quiet && e.step % online.checkpointEvery === 0) log(`iter ${e.step} ${fmt(e.metrics)}`);
-        if (e.type === 'checkpoint') log(`checkpoint ${e.path}`);
-        if (e.type === 'training_stopped') log(`training stopped at step ${e.step}: ${e.reason}`);
+  let prepared: Awaited<ReturnType<typeof prepareLearnedPartitioner>> | undefined;
+  try {
+    let cfg: JobConfig;
+    if (job.clock === 'real') {
+      const token = randomBytes(16).toString('hex');
+      server = await startAgentServer({
+        host: '127.0.0.1',
+        port: 0,
+        token,
+        mode: opts.evaluate ? 'evaluate' : 'train',
+        checkpoint: dir,
+        agent: online.agent,
+        checkpointDir: opts.evaluate ? undefined : sessionsDir,
+        checkpointEvery: online.checkpointEvery,
+        maxSteps: online.maxIterations,
+        minSteps: online.minIterations,
+        targetImbalance: online.targetImbalance,
+        onEvent: (e) => {
+          if (e.type === 'train' && !opts.quiet && e.step % online.checkpointEvery === 0) log(`iter ${e.step} ${fmt(e.metrics)}`);
+          if (e.type === 'checkpoint') {
+            if (e.session === ONLINE_SESSION) sessionCheckpoint = e.path;
+            log(`checkpoint ${e.path}`);
+          }
+          if (e.type === 'training_stopped') log(`training stopped at step ${e.step}: ${e.reason}`);
+        },
+      });
+      log(`agent server on ${server.url}`);
+      cfg = { ...job, partitioner: { name: 'saspartitioner', params: { ...pParams, mode: 'remote', url: server.url, token } } };
+    } else {
+      cfg = { ...job, partitioner: { name: 'saspartitioner', params: { ...pParams, mode: 'inline', learn: !opts.evaluate } } };
+    }
+    const prep = await prepareLearnedPartitioner(cfg, {
+      remoteMode: opts.evaluate ? 'evaluate' : 'train',
+      session: ONLINE_SESSION,
+      inline: {
+        learn: !opts.evaluate,
+        overrides: opts.evaluate ? undefined : (trainingFields as never),
+        stopLearning: () => stopReason() !== 'job_end',
+        onTrain: (m, step) => {
+          if (!opts.quiet && step % online.checkpointEvery === 0) log(`iter ${step} ${fmt(m)}`);
+        },
       },
     });
-    log(`agent server on ${server.url}`);
-    cfg = { ...job, partitioner: { name: 'saspartitioner', params: { ...pParams, mode: 'remote', url: server.url, token } } };
-  } else {
-    cfg = { ...job, partitioner: { name: 'saspartitioner', params: { ...pParams, mode: 'inline', learn: !opts.evaluate } } };
-  }
-  let agent: SacAgent | undefined;
-  const prepared = await prepareLearnedPartitioner(cfg, {
-    remoteMode: opts.evaluate ? 'evaluate' : 'train',
-    session: 'train-online',
-    inline: {
-      learn: !opts.evaluate,
-      overrides: opts.evaluate ? undefined : (trainingFields as never),
-      stopLearning: stopTest,
-      onTrain: (m, step) => {
-        if (!opts.quiet && step % online.checkpointEvery === 0) log(`iter ${step} ${fmt(m)}`);
-      },
-    },
-  });
-  agent = (prepared.policy as { agent?: SacAgent } | undefined)?.agent;
-  const save = (path: string): string | undefined => {
-    if (!agent || opts.evaluate) return undefined;
-    const c = prepared.created();
-    const hot = c ? Array.from(c.router.hotKeys).filter((k) => k >= 0) : [];
-    const pol = prepared.policy;
-    saveCheckpoint(path, agent, { numWorkers: cfg.workers, mask: c?.mask, actionMode: c?.actionMode ?? pol?.actionMode, residualScale: c?.residualScale ?? pol?.residualScale, ...(hot.length > 0 ? { hotKeys: hot } : {}), source: `online fine-tune of ${checkpoint}, ${iterations} iterations, ${job.workload.name} ${JSON.stringify(job.workload.params)} seed ${job.seed}` });
-    return path;
-  };
-  try {
-    const built = buildJob(cfg, { partitioner: prepared.partitioner });
+    prepared = prep;
+    const inlineAgent = (prep.policy as { agent?: SacAgent } | undefined)?.agent;
+    // The job facts a checkpoint of this run carries (the server's session checkpoints lack the action mode).
+    const jobInfo = (): CheckpointJobInfo => {
+      const c = prep.created();
+      const hot = c ? Array.from(c.router.hotKeys).filter((k) => k >= 0) : [];
+      const pol = prep.policy;
+      return { numWorkers: cfg.workers, mask: c?.mask, actionMode: c?.actionMode ?? pol?.actionMode, residualScale: c?.residualScale ?? pol?.residualScale, ...(hot.length > 0 ? { hotKeys: hot } : {}), source: `online fine-tune of ${checkpoint}, ${iterations} iterations, ${job.workload.name} ${JSON.stringify(job.workload.params)} seed ${job.seed}${job.clock === 'real' ? ', real clock' : ''}` };
+    };
+    const built = buildJob(cfg, { partitioner: prep.partitioner });
     await runJob(built, {
       onSlide: (r) => {
-        const part = prepared.created();
+        const part = prep.created();
         // After the stop decision the job drains: its last, partial slide is not a training slide.
         if (!part || part.steps === 0 || stoppedBy !== 'job_end') return;
         iterations = part.steps;
         imbalance.push(r.job.imbalanceBusy);
-        if (!opts.evaluate && job.clock === 'virtual' && iterations % online.checkpointEvery === 0) {
-          const p = save(`${online.out}-iter${iterations}`);
-          if (p) log(`checkpoint ${p}`);
+        if (!opts.evaluate && inlineAgent && iterations % online.checkpointEvery === 0) {
+          const p = `${online.out}-iter${iterations}`;
+          saveCheckpoint(p, inlineAgent, jobInfo(), { field: 'online.out' });
+          log(`checkpoint ${p}`);
         }
       },
       onProgress: (f) => progress.update(Math.max(f, iterations / online.maxIterations), `iter ${iterations}, imbalance ${imbalance.length ? imbalance[imbalance.length - 1].toFixed(3) : '-'}`),
       shouldStop: () => {
-        if (iterations >= online.maxIterations) stoppedBy = 'max_iterations';
-        else if (iterations >= online.minIterations && imbalance.length > 0 && imbalance[imbalance.length - 1] <= online.targetImbalance) stoppedBy = 'target_imbalance';
+        stoppedBy = stopReason();
         return stoppedBy !== 'job_end';
       },
     });
     progress.stop();
-    const out = save(online.out);
-    return { iterations, stoppedBy, imbalance, checkpoint: out };
+    if (opts.evaluate) return { iterations, stoppedBy, imbalance };
+    const info = jobInfo();
+    if (inlineAgent) {
+      saveCheckpoint(online.out, inlineAgent, info, { field: 'online.out' });
+    } else {
+      // Real clock: the trained weights live in the server's session. Closing the client and the server
+      // writes its final checkpoint (when it learned anything since the last one); the session's latest
+      // checkpoint of this run, else the starting one, is written to online.out with this job's facts.
+      await prepared.close();
+      prepared = undefined;
+      await server?.close();
+      server = undefined;
+      const from = sessionCheckpoint ?? dir;
+      const { agent } = loadCheckpoint(from);
+      try {
+        saveCheckpoint(online.out, agent, { ...info, source: `${info.source}${from === dir ? ', no update' : ''}` }, { field: 'online.out' });
+      } finally {
+        agent.dispose();
+      }
+    }
+    log(`checkpoint ${online.out}`);
+    return { iterations, stoppedBy, imbalance, checkpoint: online.out };
   } finally {
     progress.stop();
-    await prepared.close();
+    await prepared?.close();
     await server?.close();
   }
 }

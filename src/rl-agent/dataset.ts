@@ -1,9 +1,10 @@
 // Offline transition datasets: a manifest.json plus little-endian float32 records; a writer and a validating reader.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DataError, FileNotFoundError, InvariantError } from '../common/errors.js';
+import { checkReplaceable, replaceDir, type DirKind, type ReplaceDirOptions } from '../common/safe-dir.js';
 import { OBS_MAX, OBS_MIN } from './env-math.js';
 import { maskActionDim, validateMask, type Mask } from './mask.js';
 import type { Transition } from './replay.js';
@@ -45,6 +46,19 @@ export const datasetManifestSchema = z
   })
   .strict();
 
+/** A dataset folder as `replaceDir` sees it: a manifest of the dataset format and the records file. */
+export const DATASET_DIR_KIND: DirKind = {
+  name: 'dataset',
+  files: [DATASET_MANIFEST, DATASET_RECORDS],
+  recognize: (dir) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, DATASET_MANIFEST), 'utf8')) as { format?: unknown }).format === DATASET_FORMAT;
+    } catch {
+      return false;
+    }
+  },
+};
+
 /** A validated dataset manifest. */
 export type DatasetManifest = z.infer<typeof datasetManifestSchema>;
 
@@ -81,31 +95,38 @@ function checkManifest(m: DatasetManifest, where: string): void {
 }
 
 /**
- * Writes a dataset directory. Records go to a temporary file that is renamed at `close()`, and the
- * manifest is written last, so a crashed collection leaves no readable half dataset. Writes are
- * buffered (`bufferRecords` per write, default 512) and synchronous.
+ * Writes a dataset directory. Records go to a staging folder beside `dir`; `close()` moves them and the
+ * manifest into place with `replaceDir`, so a crashed or aborted collection leaves `dir` as it was. An
+ * existing `dir` is checked up front (before anything is collected) and replaced only when it is a
+ * dataset holding only a dataset's files: a file, a checkpoint or any other folder is refused with
+ * OutputError (`opts.field` names the config field in the message). Writes are buffered
+ * (`bufferRecords` per write, default 512) and synchronous.
  */
 export class DatasetWriter {
   readonly dir: string;
   private readonly meta: Omit<DatasetManifest, 'count'>;
+  private readonly opts: ReplaceDirOptions;
+  private readonly staging: string;
   private readonly fd: number;
-  private readonly tmp: string;
   private readonly buf: Float32Array;
   private readonly perRecord: number;
   private inBuf = 0;
   private count = 0;
   private closed = false;
 
-  constructor(dir: string, meta: DatasetMeta, bufferRecords = 512) {
+  constructor(dir: string, meta: DatasetMeta, bufferRecords = 512, opts: ReplaceDirOptions = {}) {
     if (endianness() !== 'LE') throw new InvariantError('datasets are little-endian; this host is big-endian');
     const numHotKeys = meta.numHotKeys ?? meta.mask.length;
     const actionDim = maskActionDim(meta.mask);
     this.meta = { format: DATASET_FORMAT, version: DATASET_VERSION, ...meta, numHotKeys, obsDim: 2 * meta.numWorkers, actionDim };
     checkManifest({ ...this.meta, count: 0 }, dir);
+    checkReplaceable(dir, DATASET_DIR_KIND, opts);
     this.dir = dir;
-    mkdirSync(dir, { recursive: true });
-    this.tmp = path.join(dir, `${DATASET_RECORDS}.tmp-${process.pid}`);
-    this.fd = openSync(this.tmp, 'w');
+    this.opts = opts;
+    const parent = path.dirname(path.resolve(dir));
+    mkdirSync(parent, { recursive: true });
+    this.staging = mkdtempSync(path.join(parent, `.${path.basename(path.resolve(dir))}.writing-${process.pid}-`));
+    this.fd = openSync(path.join(this.staging, DATASET_RECORDS), 'w');
     this.perRecord = recordFloats(this.meta.obsDim, actionDim);
     this.buf = new Float32Array(this.perRecord * Math.max(1, bufferRecords));
   }
@@ -145,24 +166,30 @@ export class DatasetWriter {
     this.inBuf = 0;
   }
 
-  /** Flushes, renames the records into place and writes the manifest. Returns the manifest. */
+  /** Flushes, then puts the records and the manifest in place (`replaceDir`). Returns the manifest. */
   close(): DatasetManifest {
     if (this.closed) throw new InvariantError('DatasetWriter.close called twice');
-    this.flush();
-    closeSync(this.fd);
     this.closed = true;
-    const manifest: DatasetManifest = { ...this.meta, count: this.count, createdAt: this.meta.createdAt ?? new Date().toISOString() };
-    renameSync(this.tmp, path.join(this.dir, DATASET_RECORDS));
-    writeFileSync(path.join(this.dir, DATASET_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
-    return manifest;
+    try {
+      this.flush();
+      closeSync(this.fd);
+      const manifest: DatasetManifest = { ...this.meta, count: this.count, createdAt: this.meta.createdAt ?? new Date().toISOString() };
+      replaceDir(this.dir, DATASET_DIR_KIND, (tmp) => {
+        renameSync(path.join(this.staging, DATASET_RECORDS), path.join(tmp, DATASET_RECORDS));
+        writeFileSync(path.join(tmp, DATASET_MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+      }, this.opts);
+      return manifest;
+    } finally {
+      rmSync(this.staging, { recursive: true, force: true });
+    }
   }
 
-  /** Discards what was written (the directory keeps no records file from this writer). */
+  /** Discards what was written: the staging folder goes, `dir` is left as it was. */
   abort(): void {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
-    rmSync(this.tmp, { force: true });
+    rmSync(this.staging, { recursive: true, force: true });
   }
 }
 

@@ -27,9 +27,9 @@ export { SacAgent } from './sac.js';
 export type { AgentDims, SacMetrics, ActOptions } from './sac.js';
 export { CqlAgent, trainOffline } from './cql.js';
 export type { OfflineOptions, OfflineProgress, OfflineResult } from './cql.js';
-export { DatasetWriter, readDataset, datasetManifestSchema, DATASET_FORMAT, DATASET_VERSION } from './dataset.js';
+export { DatasetWriter, readDataset, datasetManifestSchema, DATASET_FORMAT, DATASET_VERSION, DATASET_DIR_KIND } from './dataset.js';
 export type { DatasetManifest, DatasetMeta, OfflineDataset } from './dataset.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpointManifest, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpointManifest, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CHECKPOINT_DIR_KIND } from './checkpoint.js';
 export type { CheckpointManifest, CheckpointJobInfo, LoadOptions } from './checkpoint.js';
 export {
   PROTOCOL_VERSION,

@@ -13,7 +13,7 @@ import { collectSectionSchema, trainOfflineSchema } from '../../src/cli/learned.
 import { initBackend, loadCheckpoint, readDataset, resolveAgentConfig, saveCheckpoint, startAgentServer, trainOffline } from '../../src/rl-agent/index.js';
 import { tf } from '../../src/rl-agent/backend.js';
 import { prepareLearnedPartitioner } from '../../src/partitioners/learned/prepare.js';
-import { ConfigError } from '../../src/common/errors.js';
+import { CheckpointError, ConfigError } from '../../src/common/errors.js';
 
 const P = 4;
 const TINY_AGENT = { hidden: [8], batchSize: 16, seed: 3, cql: { numActions: 2, bcIters: 2 } };
@@ -145,11 +145,12 @@ describe('learned runs are exact', () => {
     await prep.close();
   });
 
-  it('a checkpoint trained for another P is refused with a ConfigError; the shipped one falls back to the uniform table', async () => {
+  it('a checkpoint trained for another P is refused with a CheckpointError naming P, the shipped one too (never the uniform table in its place)', async () => {
     const cfg = toyJob(['workers=5', 'partitioner.name=saspartitioner', `partitioner.params={checkpoint: "${ckptDir}", numHotKeys: 3}`]);
-    await expect(prepareLearnedPartitioner(cfg)).rejects.toBeInstanceOf(ConfigError);
-    const shipped = await prepareLearnedPartitioner(toyJob(['workers=5', 'partitioner.name=saspartitioner']));
-    expect(shipped.policy).toBeUndefined();
+    await expect(prepareLearnedPartitioner(cfg)).rejects.toBeInstanceOf(CheckpointError);
+    await expect(prepareLearnedPartitioner(toyJob(['workers=5', 'partitioner.name=saspartitioner']))).rejects.toThrow(/P = 64, the job has P = 5/);
+    const uniform = await prepareLearnedPartitioner(toyJob(['workers=5', 'partitioner.name=saspartitioner', 'partitioner.params={checkpoint: none}']));
+    expect(uniform.policy).toBeUndefined();
   });
 
   it('remote mode over a real socket: the table keeps working after the agent server stops, no record is lost', async () => {

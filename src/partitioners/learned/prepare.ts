@@ -1,14 +1,15 @@
 // Async preparation of learned policies (checkpoint loading, websocket client) before a job is built.
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { JobConfig } from '../../engine/config.js';
-import { ConfigError } from '../../common/errors.js';
-import { AgentClient, initBackend, loadCheckpoint, maskActionDim, readCheckpointManifest, type AgentConfig, type SacAgent, type SacMetrics, type StepInfo, type Mask } from '../../rl-agent/index.js';
+import { CheckpointError, ConfigError, FileNotFoundError, SasError } from '../../common/errors.js';
+import { AgentClient, initBackend, loadCheckpoint, maskActionDim, readCheckpointManifest, type AgentConfig, type CheckpointManifest, type SacAgent, type SacMetrics, type StepInfo, type Mask } from '../../rl-agent/index.js';
 import { parseOrThrow } from '../../common/validate.js';
 import { createSasPartitioner, hotSlotsFor, policyIdOf, sasPartitionerParams, type SasPartitioner, type SasPartitionerParams } from '../saspartitioner.js';
 import { adaptivePolicyId, sasAdaptiveParams } from '../saspartitioner-adaptive.js';
 import type { Partitioner } from '../types.js';
 import { registerPolicy, type LearnedPolicy } from './policy.js';
-import { DEFAULT_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './paths.js';
+import { NO_CHECKPOINT, resolveCheckpoint } from './paths.js';
 import { maskFromFrequencies, zipfTopProbabilities } from '../../rl-agent/mask.js';
 
 /** Options of an inline policy. */
@@ -60,14 +61,53 @@ export function inlinePolicy(agent: SacAgent, mask: Mask, opts: InlinePolicyOpti
   return p;
 }
 
-/** Loads a checkpoint as an inline policy (mask from its manifest, else the Zipf heuristic for `numWorkers`). */
-export async function loadInlinePolicy(dir: string, numWorkers: number, opts: InlinePolicyOptions & { overrides?: Partial<AgentConfig>; zipfExponent?: number; numTrueHotKeys?: number } = {}): Promise<LearnedPolicy & { readonly agent: SacAgent; learning: boolean }> {
-  await initBackend();
-  const man = readCheckpointManifest(dir);
-  if (man.numWorkers !== undefined && man.numWorkers !== numWorkers) {
-    throw new ConfigError(`checkpoint ${dir} was trained for P = ${man.numWorkers}, the job has ${numWorkers} workers`, { field: 'partitioner.params.checkpoint', got: dir });
+/**
+ * Checks, without TF.js, that checkpoint `spec` (resolved to `dir`) can serve a job of `numWorkers`
+ * workers, and returns its manifest. Refused, each naming `field` and the path: a path that does not
+ * exist (FileNotFoundError), a file, a folder without manifest.json or with a malformed one
+ * (CheckpointError), and a checkpoint whose manifest says it was made for another P (CheckpointError
+ * naming both P). A checkpoint that cannot serve the job is never replaced by the uniform table.
+ */
+export function checkCheckpointServes(dir: string, spec: string, numWorkers: number, field = 'partitioner.params.checkpoint'): CheckpointManifest {
+  const named = spec === dir ? dir : `${spec} (${dir})`;
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new FileNotFoundError(dir, `${field}: checkpoint folder`);
   }
-  const { agent } = loadCheckpoint(dir, { overrides: opts.overrides });
+  if (!st.isDirectory()) throw new CheckpointError(`${field}: ${named} is a file, not a checkpoint folder (sas train offline writes one)`, { field, path: dir, got: 'file' });
+  let man: CheckpointManifest;
+  try {
+    man = readCheckpointManifest(dir);
+  } catch (e) {
+    if (e instanceof FileNotFoundError) throw new CheckpointError(`${field}: ${named} holds no manifest.json, so it is not a checkpoint (sas train offline writes one)`, { field, path: dir, got: 'no manifest.json' });
+    if (e instanceof SasError) throw new CheckpointError(`${field}: ${e.message}`, { ...e.context, field, path: dir });
+    throw e;
+  }
+  if (man.numWorkers !== undefined && man.numWorkers !== numWorkers) {
+    const way = field.startsWith('partitioner.') ? `set ${field} to none (uniform table) or to a checkpoint trained for P = ${numWorkers}` : `give a checkpoint trained for P = ${numWorkers}`;
+    throw new CheckpointError(`${field}: checkpoint ${named} was trained for P = ${man.numWorkers}, the job has P = ${numWorkers}; ${way} (docs/learned.md, Commands)`, { field, path: dir, expected: numWorkers, got: man.numWorkers });
+  }
+  return man;
+}
+
+/**
+ * Loads a checkpoint as an inline policy (mask from its manifest, else the Zipf heuristic for
+ * `numWorkers`). The checkpoint must serve the job (`checkCheckpointServes`); a weight file that does
+ * not load is a CheckpointError naming `opts.field` too.
+ */
+export async function loadInlinePolicy(dir: string, numWorkers: number, opts: InlinePolicyOptions & { overrides?: Partial<AgentConfig>; zipfExponent?: number; numTrueHotKeys?: number; field?: string; spec?: string } = {}): Promise<LearnedPolicy & { readonly agent: SacAgent; learning: boolean }> {
+  const field = opts.field ?? 'partitioner.params.checkpoint';
+  const man = checkCheckpointServes(dir, opts.spec ?? dir, numWorkers, field);
+  await initBackend();
+  let agent: SacAgent;
+  try {
+    agent = loadCheckpoint(dir, { overrides: opts.overrides }).agent;
+  } catch (e) {
+    if (e instanceof SasError && e.code === 'CHECKPOINT_INVALID') throw new CheckpointError(`${field}: ${e.message}`, { ...e.context, field, path: dir });
+    throw e;
+  }
   const mask = man.mask ?? maskFromFrequencies(zipfTopProbabilities(opts.zipfExponent ?? 1.5, opts.numTrueHotKeys ?? 10), numWorkers);
   const pol = inlinePolicy(agent, mask, { ...opts, describe: opts.describe ?? `inline ${man.algorithm} ${dir}` });
   return Object.assign(pol, { actionMode: man.actionMode ?? 'direct', residualScale: man.residualScale });
@@ -117,8 +157,9 @@ export interface PreparedLearned {
 /**
  * Loads what `saspartitioner` needs for `cfg` (its partitioner params are validated here: ConfigError
  * names the field) and returns the `partitioner` override for `buildJob`. inline: loads the
- * checkpoint (none, or the shipped `default` for a job of another P → uniform table); remote: starts an AgentClient to `url` with `token`, mask from
- * the checkpoint manifest if one is readable, else the Zipf heuristic.
+ * checkpoint (`none` → uniform table; one that cannot serve the job, the shipped `default` at another
+ * P included, is refused: `checkCheckpointServes`); remote: starts an AgentClient to `url` with
+ * `token`, mask from the checkpoint manifest if one is readable, else the Zipf heuristic.
  */
 export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOptions = {}): Promise<PreparedLearned> {
   const params: SasPartitionerParams = parseOrThrow(sasPartitionerParams, cfg.partitioner.params ?? {}, 'partitioner.params');
@@ -126,8 +167,7 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
   const dir = resolveCheckpoint(params.checkpoint);
   let policy: LearnedPolicy | undefined;
   if (params.mode === 'inline') {
-    const shippedForOtherP = params.checkpoint === DEFAULT_CHECKPOINT && peekCheckpoint(dir)?.numWorkers !== undefined && peekCheckpoint(dir)?.numWorkers !== P;
-    if (dir && !shippedForOtherP) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys });
+    if (dir) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys, spec: params.checkpoint });
   } else {
     let mask: Mask = maskFromFrequencies(zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys), P, { minWidth: params.maskMinWidth });
     let trained: { actionMode?: 'direct' | 'residual'; residualScale?: number } = {};
@@ -170,33 +210,32 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
  * Loads and registers (registerPolicy) the inline evaluation policies that the partitioners named
  * in `cfg` would look up, so that the sync registry factory finds them: `saspartitioner` in inline
  * mode without learning, and every checkpoint of `saspartitioner-adaptive`. Other partitioners: no-op.
- * Idempotent per checkpoint. A missing checkpoint, or the shipped `default` one for a job of another P,
- * is left unregistered (uniform table; documented); an explicit checkpoint of another P is a ConfigError.
+ * Idempotent per checkpoint and P. Every checkpoint named (inline mode, learning or not) must serve a
+ * job of `cfg.workers` workers: a missing path, a file, a folder without a valid manifest, weights that
+ * do not load, or a checkpoint made for another P (the shipped `default` included) is refused with
+ * FileNotFoundError / CheckpointError naming the field and the path, never replaced by the uniform
+ * table. `none` is the uniform table.
  */
 export async function preloadLearnedPolicies(cfg: Pick<JobConfig, 'workers' | 'partitioner'>): Promise<string[]> {
   const ids: string[] = [];
   const P = cfg.workers;
-  const load = async (id: string | undefined, dir: string | undefined, spec: string): Promise<void> => {
-    if (!id || !dir || loaded.has(id)) return;
-    let man;
-    try {
-      man = readCheckpointManifest(dir);
-    } catch {
-      return;
-    }
-    // The shipped checkpoint only serves jobs of its P; other jobs get the uniform table. An explicit checkpoint must match.
-    if (spec === DEFAULT_CHECKPOINT && man.numWorkers !== undefined && man.numWorkers !== P) return;
-    registerPolicy(id, await loadInlinePolicy(dir, P));
-    loaded.add(id);
+  const load = async (id: string | undefined, spec: string, field: string, register: boolean): Promise<void> => {
+    if (spec === NO_CHECKPOINT) return;
+    const dir = resolveCheckpoint(spec)!;
+    checkCheckpointServes(dir, spec, P, field);
+    if (!register || !id || loaded.get(id) === P) return;
+    registerPolicy(id, await loadInlinePolicy(dir, P, { field, spec }));
+    loaded.set(id, P);
     ids.push(id);
   };
   if (cfg.partitioner.name === 'saspartitioner') {
     const p = parseOrThrow(sasPartitionerParams, cfg.partitioner.params ?? {}, 'partitioner.params');
-    if (p.mode === 'inline' && !p.learn && !p.policy) await load(policyIdOf(p), resolveCheckpoint(p.checkpoint), p.checkpoint);
+    if (p.mode === 'inline' && !p.policy) await load(policyIdOf(p), p.checkpoint, 'partitioner.params.checkpoint', !p.learn);
   } else if (cfg.partitioner.name === 'saspartitioner-adaptive') {
     const p = parseOrThrow(sasAdaptiveParams, cfg.partitioner.params ?? {}, 'partitioner.params');
-    for (const m of p.models) await load(adaptivePolicyId(m.checkpoint), resolveCheckpoint(m.checkpoint), m.checkpoint);
+    for (const [i, m] of p.models.entries()) await load(adaptivePolicyId(m.checkpoint), m.checkpoint, `partitioner.params.models[${i}].checkpoint`, true);
   }
   return ids;
 }
-const loaded = new Set<string>();
+/** Policy id → the P it was loaded for (a later job of another P checks and loads again). */
+const loaded = new Map<string, number>();
