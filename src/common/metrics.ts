@@ -21,6 +21,18 @@ export interface WorkerSlideMetrics {
   readonly latencyMaxMs: number;
 }
 
+/** One reducer slot's metrics over one slide (the merge stage of windowed tasks). */
+export interface ReducerSlideMetrics {
+  /** Reducer index in [0, R). */
+  readonly reducer: number;
+  /** `reducer.busy_ms`: ms per second spent merging partials (0..1000). */
+  readonly busyMs: number;
+  /** `reducer.merged`: partials merged in the slide. */
+  readonly merged: number;
+  /** `reducer.queue_length`: partials waiting at the end of the slide. */
+  readonly queueLength: number;
+}
+
 /** Partitioner metrics over one slide. */
 export interface PartitionerSlideMetrics {
   /** `partitioner.records`: records routed in the slide. */
@@ -68,6 +80,8 @@ export interface SlideReport {
   readonly slideStartMs: number;
   readonly slideMs: number;
   readonly workers: readonly WorkerSlideMetrics[];
+  /** The reducer slots, when the engine models the merge stage's cost (absent otherwise). */
+  readonly reducers?: readonly ReducerSlideMetrics[];
   readonly partitioner: PartitionerSlideMetrics;
   readonly job: JobSlideMetrics;
 }

@@ -1,7 +1,8 @@
 // Builds a runnable job from a validated config and runs it on the configured clock.
 import { createPartitioner } from '../partitioners/index.js';
 import type { Partitioner } from '../partitioners/types.js';
-import { buildPayloads, createTask, createWorkload, workloadEntry, type TaskOperator, type Workload } from '../tasks/index.js';
+import { buildPayloads, createTask, createWorkload, taskEntry, workloadEntry, type TaskOperator, type Workload } from '../tasks/index.js';
+import { ClusterModel, hiddenCostFactors } from './cluster.js';
 import { threadsFor, type JobConfig } from './config.js';
 import type { OperatorArgs } from './job-operator.js';
 import type { OperatorSpec } from './real/messages.js';
@@ -10,7 +11,7 @@ import { CountingSink, type Sink } from './sink.js';
 import { RateSchedule, type PullSource } from './source.js';
 import { ConfigError } from '../common/errors.js';
 import { runVirtual } from './virtual.js';
-import type { EngineParams, JobParts, RunHooks, RunResult } from './types.js';
+import type { EngineParams, JobParts, MergeStage, RunHooks, RunResult } from './types.js';
 
 /** A job with every part constructed and validated; nothing has run yet. */
 export interface BuiltJob {
@@ -47,6 +48,18 @@ export function buildJob(cfg: JobConfig, opts: { sink?: Sink; partitioner?: (clo
   const capacity = new Float64Array(P);
   for (let w = 0; w < P; w++) capacity[w] = cfg.capacity === 'unlimited' ? Infinity : Array.isArray(cfg.capacity) ? cfg.capacity[w] : cfg.capacity;
   const slide = cfg.window.slideMs ?? cfg.slideMs;
+  const entry = taskEntry(cfg.task.name);
+  const measured = entry.mergeCosts ?? { emitCost: 0, mergeCost: 0 };
+  let meanCapacity = 0;
+  for (let w = 0; w < P; w++) meanCapacity += capacity[w] / P;
+  const rc = cfg.merge.reducerCapacity;
+  const merge: MergeStage = {
+    emitCost: cfg.merge.emitCost === 'measured' ? measured.emitCost : cfg.merge.emitCost,
+    mergeCost: cfg.merge.mergeCost === 'measured' ? measured.mergeCost : cfg.merge.mergeCost,
+    reducerCapacity: new Float64Array(cfg.reducers).fill(rc === 'worker' ? meanCapacity : rc === 'unlimited' ? Infinity : rc),
+    reducerQueue: cfg.merge.reducerQueue ?? cfg.queueCapacity,
+  };
+  const cluster = new ClusterModel(P, cfg.slideMs, { ...cfg.cluster, speeds: cfg.cluster.speeds }, cfg.seed);
   const params: EngineParams = {
     P,
     R: cfg.reducers,
@@ -58,6 +71,9 @@ export function buildJob(cfg: JobConfig, opts: { sink?: Sink; partitioner?: (clo
     maxRecords: cfg.maxRecords ?? Infinity,
     rate: new RateSchedule(cfg.source.rate),
     migration: cfg.migration.enabled ? cfg.migration : undefined,
+    merge,
+    cluster,
+    ...(cfg.workload.hiddenCost && cfg.workload.hiddenCost.sigma > 0 ? { hiddenCost: hiddenCostFactors(workload.numKeys, cfg.workload.hiddenCost, cfg.seed) } : {}),
   };
   const self = import.meta.url;
   const operator: OperatorSpec = {

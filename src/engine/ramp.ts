@@ -25,13 +25,44 @@ export interface RampStep {
   readonly rate: number;
   readonly achieved: number;
   readonly maxBusyMs: number;
+  /**
+   * Largest queue growth over the judged slides, as a share of what that worker (or reducer) took in:
+   * (queue at the end − queue before) / records routed to it (partials merged + growth, for a reducer). Above the tolerance the rate only looked
+   * sustained because a queue was absorbing it.
+   */
+  readonly maxQueueGrowth: number;
   readonly sustained: boolean;
+}
+
+/** The largest relative queue growth over `judged`, starting from the queues at the end of `before`. */
+export function maxQueueGrowth(before: SlideReport, judged: readonly SlideReport[]): number {
+  const last = judged[judged.length - 1];
+  let worst = 0;
+  for (let w = 0; w < last.workers.length; w++) {
+    const growth = last.workers[w].queueLength - before.workers[w].queueLength;
+    if (growth <= 1) continue; // a record or less: discreteness, not a trend
+    let taken = 0; // records routed to the worker (worker.records_in)
+    for (const r of judged) taken += r.workers[w].recordsIn;
+    worst = Math.max(worst, growth / Math.max(growth, taken));
+  }
+  const rb = before.reducers ?? [];
+  const rl = last.reducers ?? [];
+  for (let r = 0; r < Math.min(rb.length, rl.length); r++) {
+    const growth = rl[r].queueLength - rb[r].queueLength;
+    if (growth <= 1) continue;
+    let done = 0;
+    for (const x of judged) done += x.reducers?.[r]?.merged ?? 0;
+    worst = Math.max(worst, growth / (done + growth));
+  }
+  return worst;
 }
 
 /**
  * A rate controller for the max-throughput test. After warm-up it holds `initialRate` for one
  * interval, then judges the interval's slides (all but the first, which absorbs the change): if the
- * achieved rate stayed within tolerance of the target the rate was sustained and is raised by
+ * achieved rate stayed within tolerance of the target, and no worker's or reducer's queue grew by more
+ * than the tolerance's share of what it took in (a filling queue hides an overload until it is full;
+ * ours, not the original's, whose Flink buffers fill within an interval), the rate was sustained and is raised by
  * max(rateStep, min(maxStep, roundDown_rateStep((rate·900/maxBusy − rate)/stepDivisor))), as the original's
  * VariableRateLimiter does with stepDivisor = 10, capped at maxRate; otherwise the run is backpressured and the result is the
  * last sustained rate. `done` turns true then (or at maxRate).
@@ -45,6 +76,7 @@ export class RampController implements RateSource {
   private stepStart: number;
   private readonly warmEnd: number;
   private window: SlideReport[] = [];
+  private prev: SlideReport | undefined;
 
   constructor(private readonly o: RampOptions) {
     this.warmEnd = o.warmup.reduce((a, s) => a + s.durationMs, 0);
@@ -67,15 +99,21 @@ export class RampController implements RateSource {
   onSlide(r: SlideReport): void {
     if (this.done) return;
     const start = r.slideStartMs;
-    if (start < this.stepStart) return;
+    if (start < this.stepStart) {
+      this.prev = r;
+      return;
+    }
     this.window.push(r);
     if (start + r.slideMs < this.stepStart + this.o.intervalMs) return;
     const judged = this.window.length > 1 ? this.window.slice(1) : this.window;
+    const before = this.window.length > 1 ? this.window[0] : this.prev;
     this.window = [];
+    this.prev = r;
     const achieved = judged.reduce((a, x) => a + x.job.achievedRate, 0) / judged.length;
     const maxBusy = Math.max(...judged.map((x) => Math.max(...x.workers.map((w) => w.busyMs))));
-    const sustained = achieved >= this.rate * (1 - this.o.tolerance);
-    this.steps.push({ rate: this.rate, achieved, maxBusyMs: maxBusy, sustained });
+    const growth = before ? maxQueueGrowth(before, judged) : 0;
+    const sustained = achieved >= this.rate * (1 - this.o.tolerance) && growth <= this.o.tolerance;
+    this.steps.push({ rate: this.rate, achieved, maxBusyMs: maxBusy, maxQueueGrowth: growth, sustained });
     if (!sustained) {
       this.done = true;
       return;

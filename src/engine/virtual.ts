@@ -7,7 +7,7 @@ import { LogHistogram } from './metrics/histogram.js';
 import { Reducer } from './reducer.js';
 import { SplitTracker } from './split-tracker.js';
 import { paneOf, panesPerWindow } from './window.js';
-import type { EngineParams, JobParts, RunHooks, RunResult } from './types.js';
+import { freeMergeStage, type EngineParams, type JobParts, type MergeStage, type RunHooks, type RunResult } from './types.js';
 import { BinPreferences, type MigrationSettings, type ScheduledMigration } from './keyed.js';
 import { BinMap, KeyedStateStore, MigrationEndpoint, MigrationRouter, createBinning, entryCount, planMigration, type StateMsg } from './migration/index.js';
 import { costScratch, fillCosts, routeBatch } from './route-batch.js';
@@ -25,7 +25,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   const { P, R, slideMs, window, capacity, queueCapacity: Q } = params;
   const { partitioner, op, workload, sink, clock } = parts;
   if (parts.pull) throw new ConfigError('source.kind: an external source (kafka) needs clock: real', { field: 'source.kind', expected: 'clock: real' });
-  const collector = new MetricsCollector(P, slideMs);
+  const collector = new MetricsCollector(P, slideMs, R);
   if (partitioner.onSlide) collector.subscribe((r) => partitioner.onSlide!(r));
   if (hooks.onSlide) collector.subscribe(hooks.onSlide);
 
@@ -40,8 +40,26 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   const ringPos = new Int32Array(P);
   const ringCount = new Float64Array(P);
   const lastFinish = new Float64Array(P);
+  // Service ms per cost unit: 1000 / (capacity × speed). With a static cluster the speed is folded in
+  // once; a dynamic one (schedule, jitter) is looked up per worker and slide at service start.
+  const cluster = params.cluster;
+  const dynamic = cluster?.dynamic === true;
   const svcPerUnit = new Float64Array(P);
-  for (let w = 0; w < P; w++) svcPerUnit[w] = capacity[w] === Infinity ? 0 : 1000 / capacity[w];
+  for (let w = 0; w < P; w++) svcPerUnit[w] = capacity[w] === Infinity ? 0 : 1000 / (capacity[w] * (cluster && !dynamic ? cluster.base[w] : 1));
+  const speedSlide = new Float64Array(P).fill(-1);
+  const svcCache = new Float64Array(P);
+  /** Service ms per cost unit of worker w for work that starts at `at`. */
+  const svcAt = (w: number, at: number): number => {
+    if (!dynamic) return svcPerUnit[w];
+    const s = Math.floor(at / slideMs);
+    if (speedSlide[w] !== s) {
+      speedSlide[w] = s;
+      svcCache[w] = svcPerUnit[w] / cluster!.factor(w, s);
+    }
+    return svcCache[w];
+  };
+  const hidden = params.hiddenCost;
+  const merge = params.merge ?? freeMergeStage(R);
 
   // Busy and processed counts land in the slide where the service happens (possibly ahead of the source).
   const ahead = new Map<number, Float64Array>(); // slide -> [busy(P), processed(P)]
@@ -56,7 +74,16 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     return a;
   };
 
-  const acc = new SlideAccumulator(P);
+  const blockedAhead = new Map<number, Float64Array>(); // slide -> backpressured ms (P)
+  const blockedOf = (slide: number): Float64Array => {
+    let a = blockedAhead.get(slide);
+    if (!a) {
+      a = new Float64Array(P);
+      blockedAhead.set(slide, a);
+    }
+    return a;
+  };
+  const acc = new SlideAccumulator(P, R);
   let curSlide = 0;
   let curPane = 0;
   let started = false;
@@ -75,9 +102,10 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   let nextProgress = 0;
 
   const runLatency = new LogHistogram();
-  /** Serves one record (or `svc` ms of work) at worker w, arriving at `arrival`; returns its finish time. */
-  const serve = (w: number, arrival: number, svc: number, eventTime: number): number => {
+  /** Serves one record of `units` true cost units at worker w, arriving at `arrival`; returns its finish time. */
+  const serve = (w: number, arrival: number, units: number, eventTime: number): number => {
     const start = arrival > lastFinish[w] ? arrival : lastFinish[w];
+    const svc = units * svcAt(w, start);
     const fin = start + svc;
     lastFinish[w] = fin;
     const pos = ringPos[w];
@@ -108,6 +136,14 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     acc.latency[w].record(lat); // merged into the run-wide histogram once per slide
     return fin;
   };
+  /** Counts time in [from, until) that worker w spent blocked on a full reducer queue (backpressured, not busy). */
+  const blocked = (w: number, from: number, until: number): void => {
+    for (let s0 = Math.floor(from / slideMs); s0 <= Math.floor(until / slideMs) && from < until; s0++) {
+      const to = Math.min(until, (s0 + 1) * slideMs);
+      blockedOf(s0)[w] += to - from;
+      from = to;
+    }
+  };
   /** Adds busy time at worker w without a record (state export/import work). */
   const work = (w: number, at: number, ms: number): number => {
     const start = at > lastFinish[w] ? at : lastFinish[w];
@@ -121,7 +157,9 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     }
     return fin;
   };
-  const keyed = op.kind === 'global' && params.migration ? new VirtualKeyed(params.migration, P, op, serve, work, lastFinish, svcPerUnit, params.migrationSchedule ?? []) : undefined;
+  const trueCost = (key: number, payload: number): number => (hidden ? op.cost(payload) * hidden[key] : op.cost(payload));
+  const keyed = op.kind === 'global' && params.migration ? new VirtualKeyed(params.migration, P, op, serve, work, lastFinish, trueCost, params.migrationSchedule ?? []) : undefined;
+  const stage = new VirtualMergeStage(merge, P, R, slideMs);
 
   const closeWindowsThrough = (lastPane: number): void => {
     // Close every window whose last pane is <= lastPane and not closed yet.
@@ -135,17 +173,33 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
     let forwarded = 0;
     let toRed = 0;
     let windowStart = 0;
+    // The window closes at its end; each combiner closes it after serving every earlier record.
+    const closeAt = (lp + 1) * window.slideMs;
+    stage.beginClose();
     for (let w = 0; w < P; w++) {
       const em = combiners[w].closeWindow(lp, split, needsOutput);
       windowStart = em.windowStart;
       forwarded += em.forwarded.length;
       for (const [key, out] of em.forwarded) sink.window(em.windowStart, key, out, false);
+      let parts = em.forwarded.length;
       for (let r = 0; r < R; r++) {
         const part = em.toReducer[r];
         toRed += part.length;
+        parts += part.length;
+        stage.countPartials(w, r, part.length);
         if (part.length > 0) reducers[r].addPartials(em.windowStart, part);
       }
+      // Emitting costs the combiner emitCost units per partial (forwarded or to a reducer).
+      const start = closeAt > lastFinish[w] ? closeAt : lastFinish[w];
+      const emitted = parts > 0 && merge.emitCost > 0 ? work(w, start, parts * merge.emitCost * svcAt(w, start)) : start;
+      stage.emitted(w, emitted);
     }
+    // Reducers take the partials in the order the combiners emitted them; a full reducer queue blocks
+    // the combiner until it has room (its next records wait: backpressure reaches the source).
+    stage.deliver((w, until, from) => {
+      if (until > lastFinish[w]) lastFinish[w] = until;
+      blocked(w, from, until);
+    });
     let mergedKeys = 0;
     for (let r = 0; r < R; r++) {
       for (let w = 0; w < P; w++) {
@@ -171,6 +225,12 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
       }
       ahead.delete(s);
     }
+    const b = blockedAhead.get(s);
+    if (b) {
+      for (let w = 0; w < P; w++) acc.backpressuredMs[w] = b[w];
+      blockedAhead.delete(s);
+    }
+    stage.finishSlide(s, acc);
     for (let w = 0; w < P; w++) {
       if (cacheSlide[w] === s) cacheSlide[w] = -1;
       // Queue length at the slide end: records whose finish lies after it (finish times are sorted in the ring).
@@ -258,7 +318,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
           continue; // buffered until its bin's state arrives; served at the install
         }
       }
-      serve(w, a, op.cost(payloads[i]) * svcPerUnit[w], a);
+      serve(w, a, trueCost(key, payloads[i]), a);
       acc.recordsIn[w]++;
       acc.routed[w]++;
       acc.emitted++;
@@ -286,6 +346,7 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
   if (keyed) keyed.drain(t);
   let lastFin = t;
   for (let w = 0; w < P; w++) if (lastFinish[w] > lastFin) lastFin = lastFinish[w];
+  if (stage.lastFinish > lastFin) lastFin = stage.lastFinish;
   const endSlide = Math.floor(Math.max(t, lastFin) / slideMs);
   while (curSlide <= endSlide) finishSlide(curSlide++);
   if (keyed) {
@@ -340,10 +401,10 @@ class VirtualKeyed<P> {
     private readonly m: MigrationSettings,
     private readonly P: number,
     private readonly op: TaskOperator<P>,
-    private readonly serve: (w: number, arrival: number, svc: number, eventTime: number) => number,
+    private readonly serve: (w: number, arrival: number, units: number, eventTime: number) => number,
     private readonly work: (w: number, at: number, ms: number) => number,
     private readonly lastFinish: Float64Array,
-    private readonly svcPerUnit: Float64Array,
+    private readonly trueCost: (key: number, payload: number) => number,
     private readonly schedule: readonly ScheduledMigration[],
   ) {
     this.binning = createBinning({ binBits: m.binBits });
@@ -358,12 +419,12 @@ class VirtualKeyed<P> {
           worker: w,
           initialMap: this.router.map,
           store: this.stores[w],
-          onApplied: (_key, payload, tag) => {
+          onApplied: (key, payload, tag) => {
             this.applied[w]++;
             if (Number.isNaN(this.replayAt)) return; // applied directly: the engine serves it
             const rec = this.buffered.get(tag)!;
             this.buffered.delete(tag);
-            this.serve(this.replayWorker, Math.max(this.replayAt, rec.arrival), this.op.cost(payload) * this.svcPerUnit[this.replayWorker], rec.arrival);
+            this.serve(this.replayWorker, Math.max(this.replayAt, rec.arrival), this.trueCost(key, payload), rec.arrival);
           },
         }),
     );
@@ -467,5 +528,141 @@ class VirtualKeyed<P> {
 
   appliedPerWorker(): number[] {
     return [...this.applied];
+  }
+}
+
+/**
+ * The reducer slots on the virtual clock. Each reducer is a FIFO server of `reducerCapacity` units/s
+ * with a queue of `reducerQueue` partials; merging one partial costs `mergeCost` units. At a window
+ * close every combiner's partials arrive when that combiner finished emitting them, and reducers take
+ * them in that order. A partial that finds its reducer's queue full waits, and so does its combiner.
+ */
+class VirtualMergeStage {
+  private readonly ring: Float64Array;
+  private readonly pos: Int32Array;
+  private readonly count: Float64Array;
+  private readonly last: Float64Array;
+  private readonly ahead = new Map<number, Float64Array>(); // slide -> [busy(R), merged(R)]
+  /** Partials of the closing window per (combiner, reducer), and when each combiner finished emitting. */
+  private readonly pending: Int32Array;
+  private readonly emitAt: Float64Array;
+  private readonly order: number[] = [];
+  /** Latest finish time of any reducer. */
+  lastFinish = 0;
+
+  constructor(
+    private readonly m: MergeStage,
+    private readonly P: number,
+    private readonly R: number,
+    private readonly slideMs: number,
+  ) {
+    this.ring = new Float64Array(R * m.reducerQueue <= 1 << 24 ? R * m.reducerQueue : 0);
+    this.pos = new Int32Array(R);
+    this.count = new Float64Array(R);
+    this.last = new Float64Array(R);
+    this.pending = new Int32Array(P * R);
+    this.emitAt = new Float64Array(P);
+  }
+
+  /** Reducer queues are modelled unless they are too large to matter (or merging is free). */
+  private get bounded(): boolean {
+    return this.ring.length > 0;
+  }
+
+  private perPartial(r: number): number {
+    const c = this.m.reducerCapacity[r];
+    return c === Infinity || this.m.mergeCost === 0 ? 0 : (this.m.mergeCost * 1000) / c;
+  }
+
+  /** Starts a window close. */
+  beginClose(): void {
+    this.pending.fill(0);
+    this.order.length = 0;
+  }
+
+  /** Combiner w sends n partials to reducer r in the closing window. */
+  countPartials(w: number, r: number, n: number): void {
+    this.pending[w * this.R + r] += n;
+  }
+
+  /** Combiner w finished emitting its partials at `t`. */
+  emitted(w: number, t: number): void {
+    this.emitAt[w] = t;
+    this.order.push(w);
+  }
+
+  /** Serves the closing window's partials; `blockedUntil(w, until, from)` is called for a combiner that waited. */
+  deliver(blockedUntil: (w: number, until: number, from: number) => void): void {
+    const Q = this.m.reducerQueue;
+    const order = this.order.sort((a, b) => this.emitAt[a] - this.emitAt[b] || a - b);
+    for (const w of order) {
+      const at = this.emitAt[w];
+      let free = at;
+      for (let r = 0; r < this.R; r++) {
+        const n = this.pending[w * this.R + r];
+        const per = this.perPartial(r);
+        if (n === 0 || per === 0) continue; // merging is free: no time, no queue
+        for (let i = 0; i < n; i++) {
+          let arrival = free;
+          if (this.bounded && this.count[r] >= Q) {
+            const freeAt = this.ring[r * Q + this.pos[r]];
+            if (freeAt > arrival) arrival = freeAt;
+          }
+          free = arrival;
+          const start = arrival > this.last[r] ? arrival : this.last[r];
+          const fin = start + per;
+          this.last[r] = fin;
+          if (fin > this.lastFinish) this.lastFinish = fin;
+          if (this.bounded) {
+            this.ring[r * Q + this.pos[r]] = fin;
+            this.pos[r] = this.pos[r] + 1 === Q ? 0 : this.pos[r] + 1;
+            this.count[r]++;
+          }
+          this.addBusy(r, start, fin);
+        }
+      }
+      if (free > at) blockedUntil(w, free, at);
+    }
+  }
+
+  private slot(s: number): Float64Array {
+    let a = this.ahead.get(s);
+    if (!a) {
+      a = new Float64Array(2 * this.R);
+      this.ahead.set(s, a);
+    }
+    return a;
+  }
+
+  private addBusy(r: number, start: number, fin: number): void {
+    let from = start;
+    const s1 = Math.floor(fin / this.slideMs);
+    for (let s0 = Math.floor(start / this.slideMs); s0 <= s1; s0++) {
+      const to = Math.min(fin, (s0 + 1) * this.slideMs);
+      this.slot(s0)[r] += to - from;
+      from = to;
+    }
+    this.slot(s1)[this.R + r]++;
+  }
+
+  /** Moves slide s's reducer figures into `acc`. */
+  finishSlide(s: number, acc: SlideAccumulator): void {
+    const a = this.ahead.get(s);
+    const end = (s + 1) * this.slideMs;
+    const Q = this.m.reducerQueue;
+    for (let r = 0; r < this.R; r++) {
+      acc.reducerBusyMs[r] = a ? a[r] : 0;
+      acc.reducerMerged[r] = a ? a[this.R + r] : 0;
+      let q = 0;
+      if (this.bounded) {
+        const n = Math.min(Q, this.count[r]);
+        for (let i = 1; i <= n; i++) {
+          if (this.ring[r * Q + ((this.pos[r] - i + Q) % Q)] > end) q++;
+          else break;
+        }
+      }
+      acc.reducerQueue[r] = q;
+    }
+    this.ahead.delete(s);
   }
 }

@@ -18,11 +18,17 @@ export interface TaskEntry {
   readonly payloads: PayloadNeed;
   readonly params: z.ZodType;
   readonly create: (params: never, payloads: PayloadStore) => TaskOperator;
+  /**
+   * Measured merge-stage costs of a windowed task, in its cost units (bench/calibration.ts on the
+   * project's 2-core machine, docs/tasks.md): `emitCost` per partial a combiner emits (encode and
+   * send), `mergeCost` per partial a reducer merges (decode and merge). The defaults of `merge.*`.
+   */
+  readonly mergeCosts?: { readonly emitCost: number; readonly mergeCost: number };
 }
 
 const TASKS = new Registry<TaskEntry>('task', [
-  { name: 'wordcount', summary: 'per-key word counts of corpus sentences', kind: 'windowed', payloads: 'text', params: wordcountParams, create: createWordcount },
-  { name: 'tdigest', summary: 'per-key t-digest of N doubles per record', kind: 'windowed', payloads: 'values', params: tdigestParams, create: createTdigest },
+  { name: 'wordcount', summary: 'per-key word counts of corpus sentences', kind: 'windowed', payloads: 'text', params: wordcountParams, create: createWordcount, mergeCosts: { emitCost: 84, mergeCost: 41 } },
+  { name: 'tdigest', summary: 'per-key t-digest of N doubles per record', kind: 'windowed', payloads: 'values', params: tdigestParams, create: createTdigest, mergeCosts: { emitCost: 7.5, mergeCost: 28 } },
   { name: 'keyedcount', summary: 'global per-key running count', kind: 'global', payloads: 'none', params: keyedcountParams, create: createKeyedcount },
 ]);
 

@@ -1,5 +1,5 @@
 // Builds one SlideReport per metric slide from raw per-worker accumulators and fans it out.
-import { imbalance, nmad, type SlideReport, type WorkerSlideMetrics } from '../../common/metrics.js';
+import { imbalance, nmad, type ReducerSlideMetrics, type SlideReport, type WorkerSlideMetrics } from '../../common/metrics.js';
 import type { PartitionerStats } from '../../partitioners/types.js';
 import { LogHistogram } from './histogram.js';
 
@@ -12,6 +12,10 @@ export class SlideAccumulator {
   readonly queueLength: Float64Array;
   readonly routed: Float64Array;
   readonly latency: LogHistogram[];
+  /** Per reducer (length R): busy ms, partials merged, and partials queued at the slide end. */
+  readonly reducerBusyMs: Float64Array;
+  readonly reducerMerged: Float64Array;
+  readonly reducerQueue: Float64Array;
   routeNsTotal = 0;
   routeCalls = 0;
   emitted = 0;
@@ -19,7 +23,10 @@ export class SlideAccumulator {
   replication = Number.NaN;
   maxSplit = 0;
 
-  constructor(readonly P: number) {
+  constructor(
+    readonly P: number,
+    readonly R = 0,
+  ) {
     this.recordsIn = new Float64Array(P);
     this.processed = new Float64Array(P);
     this.busyMs = new Float64Array(P);
@@ -27,6 +34,9 @@ export class SlideAccumulator {
     this.queueLength = new Float64Array(P);
     this.routed = new Float64Array(P);
     this.latency = Array.from({ length: P }, () => new LogHistogram());
+    this.reducerBusyMs = new Float64Array(R);
+    this.reducerMerged = new Float64Array(R);
+    this.reducerQueue = new Float64Array(R);
   }
 
   /** Clears every field for reuse. */
@@ -38,6 +48,9 @@ export class SlideAccumulator {
     this.queueLength.fill(0);
     this.routed.fill(0);
     for (const h of this.latency) h.reset();
+    this.reducerBusyMs.fill(0);
+    this.reducerMerged.fill(0);
+    this.reducerQueue.fill(0);
     this.routeNsTotal = 0;
     this.routeCalls = 0;
     this.emitted = 0;
@@ -62,6 +75,8 @@ export class MetricsCollector {
   constructor(
     readonly P: number,
     readonly slideMs: number,
+    /** Reducers whose figures the reports carry (0: none reported). */
+    readonly R = 0,
   ) {}
 
   /** Adds a listener; returns a function that removes it. */
@@ -101,11 +116,15 @@ export class MetricsCollector {
     }
     let maxRouted = 0;
     for (let w = 0; w < this.P; w++) if (acc.routed[w] > maxRouted) maxRouted = acc.routed[w];
+    const reducers: ReducerSlideMetrics[] = [];
+    for (let r = 0; r < Math.min(this.R, acc.R); r++)
+      reducers.push({ reducer: r, busyMs: Math.min(1000, acc.reducerBusyMs[r] * perSec), merged: acc.reducerMerged[r], queueLength: acc.reducerQueue[r] });
     const report: SlideReport = {
       slideIndex,
       slideStartMs: slideIndex * this.slideMs,
       slideMs: this.slideMs,
       workers,
+      ...(reducers.length > 0 ? { reducers } : {}),
       partitioner: {
         records: acc.routeCalls,
         routeNs: acc.routeCalls > 0 ? acc.routeNsTotal / acc.routeCalls : Number.NaN,
