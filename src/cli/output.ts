@@ -6,6 +6,7 @@ import type { SlideReport } from '../common/metrics.js';
 import { OutputError } from '../common/errors.js';
 import { errnoOf, writeErrorOf } from '../common/files.js';
 import { confinedPath } from '../common/safe-dir.js';
+import { stopProgressBars } from './progress.js';
 
 /** Replaces NaN/±Infinity with null so that JSON stays valid and explicit. */
 export function jsonSafe(_key: string, v: unknown): unknown {
@@ -44,6 +45,7 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 function onSignal(sig: keyof typeof SIGNAL_EXIT): void {
   const removed = [...open].map((d) => d.discard());
+  stopProgressBars();
   process.stderr.write(`\nsas: interrupted by ${sig}; removed the unfinished results ${removed.join(', ')}\n`);
   process.exit(SIGNAL_EXIT[sig]);
 }

@@ -7,6 +7,15 @@ export interface Progress {
   stop(): void;
 }
 
+/** Terminal bars now on screen (their stop restores the cursor they hide). */
+const bars = new Set<cliProgress.SingleBar>();
+
+/** Stops every bar on screen, for a process about to exit on a signal (so the cursor is shown again). */
+export function stopProgressBars(): void {
+  for (const b of bars) b.stop();
+  bars.clear();
+}
+
 /** Creates a progress reporter titled `title`; silent when `quiet`. */
 export function createProgress(title: string, quiet = false): Progress {
   if (quiet) return { update() {}, stop() {} };
@@ -16,9 +25,12 @@ export function createProgress(title: string, quiet = false): Progress {
       cliProgress.Presets.shades_classic,
     );
     bar.start(100, 0, { detail: '' });
+    bars.add(bar);
     return {
       update: (f, detail = '') => bar.update(Math.round(f * 100), { detail }),
-      stop: () => bar.stop(),
+      stop: () => {
+        if (bars.delete(bar)) bar.stop();
+      },
     };
   }
   let next = 0;
