@@ -7,7 +7,8 @@ import { parseOrThrow } from '../common/validate.js';
 import { readYamlFile, validateJob, type JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
 import { runMaxThroughput } from '../engine/max-throughput.js';
-import { writeReport, type CompareResults, type RunResult } from '../report/index.js';
+import { physicalIdeal } from '../engine/ideal.js';
+import { writeReport, type Cell, type CompareResults, type RunResult } from '../report/index.js';
 import { ResultsDir } from './output.js';
 import { createProgress } from './progress.js';
 import { toRunResult } from './run.js';
@@ -22,7 +23,21 @@ export const compareSchema = z.strictObject({
   /** Job config fields shared by every run (see docs/params.md). */
   base: z.record(z.string(), z.unknown()).default({}),
   partitioners: z.array(partitionerEntry).min(1, 'list at least one partitioner'),
-  workloads: z.array(z.strictObject({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}), label: z.string().min(1).optional() })).min(1, 'list at least one workload'),
+  /**
+   * Workloads; an entry may carry a hidden per-key cost (`hiddenCost`, as `workload.hiddenCost` of a
+   * job) and override base job fields for its runs (`base`, e.g. `cluster` for uneven speeds).
+   */
+  workloads: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        params: z.record(z.string(), z.unknown()).default({}),
+        label: z.string().min(1).optional(),
+        hiddenCost: z.record(z.string(), z.unknown()).optional(),
+        base: z.record(z.string(), z.unknown()).default({}),
+      }),
+    )
+    .min(1, 'list at least one workload'),
   /** Tasks; an entry may override base fields (`base`) and the fixed rate for its runs, e.g. a lower capacity for a costlier task. */
   tasks: z
     .array(
@@ -107,7 +122,7 @@ export function expandCompare(cfg: CompareConfig, traceDir: string, file?: strin
     const baseSeed = typeof base.seed === 'number' ? base.seed : 1;
     const fixedRate = { rate: te.fixedRate?.rate ?? cfg.fixedRate.rate, durationMs: te.fixedRate?.durationMs ?? cfg.fixedRate.durationMs };
     cfg.workloads.forEach((w, wi) => {
-      let wl = { name: w.name, params: { ...w.params } };
+      let wl: { name: string; params: Record<string, unknown>; hiddenCost?: Record<string, unknown> } = { name: w.name, params: { ...w.params } };
       if (w.name === 'trace') {
         const format = task.name === 'wordcount' ? 'text' : 'values';
         let path = traces.get(format);
@@ -118,10 +133,12 @@ export function expandCompare(cfg: CompareConfig, traceDir: string, file?: strin
         }
         wl = { name: 'csv', params: { ...w.params, path, format } };
       }
+      if (w.hiddenCost) wl = { ...wl, hiddenCost: w.hiddenCost };
+      const wbase = mergeBase(base, w.base);
       cfg.partitioners.map(asPartitioner).forEach((p, pi) => {
         for (let rep = 0; rep < cfg.repetitions; rep++) {
           const seed = cfg.seeds ? cfg.seeds[rep % cfg.seeds.length] : baseSeed + rep;
-          const raw = { ...base, seed, task, workload: wl, partitioner: { name: p.name, params: p.params }, output: { metrics: false } };
+          const raw = { ...wbase, seed, task, workload: wl, partitioner: { name: p.name, params: p.params }, output: { metrics: false } };
           let job: JobConfig;
           try {
             job = validateJob(raw, file);
@@ -140,6 +157,24 @@ export function expandCompare(cfg: CompareConfig, traceDir: string, file?: strin
     });
   });
   return combos;
+}
+
+/**
+ * One cell per (task, workload label, P, clock), with the physical ideal of its first combination's
+ * job (every partitioner of a cell shares the cluster, the workload and the costs).
+ */
+export function cellsOf(combos: readonly Combo[]): Cell[] {
+  const cells = new Map<string, Cell>();
+  for (const c of combos) {
+    const key = JSON.stringify([c.task.name, c.workload.label, c.job.workers, c.job.clock]);
+    if (cells.has(key)) continue;
+    // The ramp runs for up to ramp.maxDurationMs: sample the workload over the span a ramp covers.
+    const job = buildJob({ ...c.job, durationMs: Math.min(c.job.ramp.maxDurationMs, 120_000) });
+    const fresh = buildJob({ ...c.job, durationMs: job.config.durationMs });
+    const ideal = physicalIdeal({ params: job.params, op: job.parts.op, workload: fresh.parts.workload });
+    cells.set(key, { task: c.task.name, workload: c.workload.label, P: c.job.workers, clock: c.job.clock, ideal: Number.isFinite(ideal.ideal) ? ideal.ideal : null, bound: ideal.bound, emitShare: ideal.emitShare });
+  }
+  return [...cells.values()];
 }
 
 /** Loads and validates a compare file. */
@@ -177,12 +212,13 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
         ...r,
         partitioner: c.partitioner.label,
         workload: { name: c.workload.label, params: c.workload.params },
+        workloadLabel: c.workload.label,
         summary: { ...r.summary, ...(max ? { maxThroughput: max.maxThroughput } : {}) },
       });
     }
     progress.update(1, 'writing report');
     progress.stop();
-    const results: CompareResults = { createdAt: new Date().toISOString(), config: cfg as unknown as Record<string, unknown>, runs };
+    const results: CompareResults = { createdAt: new Date().toISOString(), config: cfg as unknown as Record<string, unknown>, runs, cells: cellsOf(combos) };
     await writeReport(results, out.tmpPath);
     const wanted = out.finalPath;
     const dir = await out.commit();

@@ -10,7 +10,7 @@ export {
   finiteOrNull,
   parseCompareResults,
 } from './types.js';
-export type { CompareResults, MachineInfo, NamedParams, RunResult, RunSummary, TimelinePoint, VersionInfo } from './types.js';
+export type { Cell, CompareResults, MachineInfo, NamedParams, RunResult, RunSummary, TimelinePoint, VersionInfo } from './types.js';
 export { machineInfo, packageRoot, versionInfo } from './machine.js';
 export { summaryFromSlides, timelineFromSlides } from './from-slides.js';
 export type { SlideSummaryOptions } from './from-slides.js';

@@ -84,6 +84,8 @@ export const RunResultSchema = z
     id: z.string().min(1),
     partitioner: z.string().min(1),
     workload: NamedParamsSchema,
+    /** The workload's label in the experiment (`workloads[i].label`, or its name); keys `cells`. */
+    workloadLabel: z.string().min(1).optional(),
     task: NamedParamsSchema,
     clock: z.enum(['virtual', 'real']),
     P: z.int().positive(),
@@ -117,6 +119,25 @@ export const RunResultSchema = z
 /** See {@link RunResultSchema}. */
 export type RunResult = z.infer<typeof RunResultSchema>;
 
+/**
+ * One setting of a comparison: a (task, workload label, P, clock), with its physical ideal
+ * (src/engine/ideal.ts): the highest rate any exact plan could sustain on its simulated cluster.
+ */
+export const CellSchema = z.strictObject({
+  task: z.string().min(1),
+  workload: z.string().min(1),
+  P: z.int().positive(),
+  clock: z.enum(['virtual', 'real']),
+  /** Records/s; null when the cluster's capacity is unlimited (no physical limit to compare to). */
+  ideal: nonNegative.nullable(),
+  /** What binds at the ideal: the workers' capacity or the reducers'. */
+  bound: z.enum(['workers', 'reducers', 'unlimited']),
+  /** Share of the workers' capacity spent emitting partials at the ideal (0..1). */
+  emitShare: nonNegative,
+});
+/** See {@link CellSchema}. */
+export type Cell = z.infer<typeof CellSchema>;
+
 /** Everything `sas compare` produced: the experiment config and at least one run, ids unique. */
 export const CompareResultsSchema = z
   .strictObject({
@@ -125,6 +146,8 @@ export const CompareResultsSchema = z
     /** The experiment config (e.g. params/compare.yaml, resolved). */
     config: JsonValueSchema,
     runs: z.array(RunResultSchema).min(1, 'no runs: a results file must hold at least one run'),
+    /** One entry per (task, workload label, P, clock), with its physical ideal. Absent in results made before it existed. */
+    cells: z.array(CellSchema).optional(),
   })
   .superRefine((res, ctx) => {
     const seen = new Set<string>();
