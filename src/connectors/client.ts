@@ -1,6 +1,7 @@
 // Builds the kafkajs client from validated options; the one place the connectors construct `Kafka`.
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import { z } from 'zod';
+import { ConfigError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validate.js';
 import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
 
@@ -52,6 +53,36 @@ export function brokersFromEnv(env: NodeJS.ProcessEnv = process.env): string[] |
   const v = env.KAFKA_BROKERS?.trim();
   if (!v) return undefined;
   return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** A topic a job needs, and the config field that names it (for the error). */
+export interface RequiredTopic {
+  readonly topic: string;
+  readonly field: string;
+}
+
+/**
+ * Checks that every topic of `topics` exists, with one metadata request (no auto-creation). Throws
+ * ConfigError (code CONFIG_INVALID, context {field, topic}) naming the field of the first missing
+ * one, so a typo fails at once instead of with kafkajs' "This server does not host this
+ * topic-partition" after its retries; KafkaUnavailableError when the cluster cannot be asked.
+ */
+export async function requireTopics(kafka: Kafka, topics: readonly RequiredTopic[]): Promise<void> {
+  if (topics.length === 0) return;
+  const admin = kafka.admin();
+  let existing: Set<string>;
+  try {
+    await admin.connect();
+    existing = new Set(await admin.listTopics());
+  } catch (e) {
+    throw wrapKafkaError(e, 'list topics', { topics: topics.map((t) => t.topic) });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  for (const { topic, field } of topics) {
+    if (!existing.has(topic))
+      throw new ConfigError(`${field}: topic "${topic}" does not exist on the brokers; create it first (sas never creates topics)`, { field, got: topic, expected: 'an existing topic' });
+  }
 }
 
 /**

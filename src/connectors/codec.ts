@@ -1,10 +1,33 @@
 // The wire format of one record on a Kafka input topic, and its allocation-free validating decoder.
+import type { PayloadStore } from '../tasks/index.js';
 
 /** Bytes in one encoded record value: key int32, payload int32, event time float64, all big-endian. */
 export const RECORD_VALUE_BYTES = 16;
 
 /** Largest int32: the default upper bound (exclusive) of keys when `numKeys` is not known. */
 export const MAX_KEYS = 0x7fffffff;
+
+/** 2^31: the default upper bound (exclusive) of payload ids, so every non-negative int32 is valid. */
+export const MAX_PAYLOADS = 0x80000000;
+
+/** What a valid record's key and payload id must lie below (both exclusive, both >= 1). */
+export interface RecordLimits {
+  /** Keys are in [0, numKeys) (the workload's key space). */
+  readonly numKeys: number;
+  /** Payload ids are in [0, numPayloads) (`payloadLimit` of the task's payload store). */
+  readonly numPayloads: number;
+}
+
+/**
+ * The exclusive upper bound of payload ids that `store` can serve: its `size` when the task reads
+ * payloads (text sentences, CSV rows), MAX_PAYLOADS when it reads none (keyed count's empty store) or
+ * generates them from any id (size Infinity). A record past it would make the task read a row that
+ * does not exist.
+ */
+export function payloadLimit(store: PayloadStore): number {
+  if (store.sentence === undefined && store.values === undefined) return MAX_PAYLOADS;
+  return Math.min(store.size, MAX_PAYLOADS);
+}
 
 /**
  * Why a message was rejected. Stable names: they appear in source stats, dead-letter headers and
@@ -17,7 +40,7 @@ export type MalformedReason =
   | 'value_length'
   /** The key in the value is negative or >= numKeys. */
   | 'key_range'
-  /** The payload id in the value is negative. */
+  /** The payload id in the value is negative or >= numPayloads (past the payload store). */
   | 'payload_range'
   /** The event time is NaN, infinite or negative. */
   | 'event_time'
@@ -61,21 +84,21 @@ export interface RecordColumns {
 /**
  * Validates one message and, when valid, writes its record at index `i` of `out`. Returns null on
  * success, else the reason it is malformed (nothing is written). Never throws; allocates nothing.
- * `numKeys` bounds the key (exclusive).
+ * `limits` bounds the key and the payload id (both exclusive).
  */
 export function decodeRecordInto(
   messageKey: Buffer | null | undefined,
   value: Buffer | null | undefined,
-  numKeys: number,
+  limits: RecordLimits,
   out: RecordColumns,
   i: number,
 ): MalformedReason | null {
   if (value == null || value.length === 0) return 'value_missing';
   if (value.length !== RECORD_VALUE_BYTES) return 'value_length';
   const key = value.readInt32BE(0);
-  if (key < 0 || key >= numKeys) return 'key_range';
+  if (key < 0 || key >= limits.numKeys) return 'key_range';
   const payload = value.readInt32BE(4);
-  if (payload < 0) return 'payload_range';
+  if (payload < 0 || payload >= limits.numPayloads) return 'payload_range';
   const t = value.readDoubleBE(8);
   if (!Number.isFinite(t) || t < 0) return 'event_time';
   if (messageKey != null && messageKey.length > 0 && !isDecimalOf(messageKey, key)) return 'key_mismatch';

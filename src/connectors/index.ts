@@ -1,10 +1,10 @@
 // Public surface of the connectors subsystem: Kafka client, source, sink, partitioner adapter, codec.
-export { awaitGroupCoordinator, brokersFromEnv, createKafkaClient, kafkaClientOptions } from './client.js';
+export { awaitGroupCoordinator, brokersFromEnv, createKafkaClient, kafkaClientOptions, requireTopics } from './client.js';
 export { superviseConsumer } from './consumer.js';
 export type { ConsumerCrash, ConsumerPlan, ConsumerSupervisorDeps, SupervisedConsumer } from './consumer.js';
-export type { KafkaClientOptions } from './client.js';
-export { decodeRecordInto, encodeRecordKey, encodeRecordValue, MALFORMED_REASONS, MAX_KEYS, RECORD_VALUE_BYTES } from './codec.js';
-export type { MalformedReason, RecordColumns } from './codec.js';
+export type { KafkaClientOptions, RequiredTopic } from './client.js';
+export { decodeRecordInto, encodeRecordKey, encodeRecordValue, MALFORMED_REASONS, MAX_KEYS, MAX_PAYLOADS, payloadLimit, RECORD_VALUE_BYTES } from './codec.js';
+export type { MalformedReason, RecordColumns, RecordLimits } from './codec.js';
 export { isRetriableKafkaError, KafkaUnavailableError, wrapKafkaError } from './errors.js';
 export { createKafkaPartitioner, kafkaPartitionerOptions, messageKeyToId } from './partitioner.js';
 export type { KafkaCustomPartitioner, KafkaPartitionerOptions } from './partitioner.js';

@@ -5,7 +5,9 @@ import { ConfigError, SasError } from '../common/errors.js';
 import type { JobConfig } from '../engine/config.js';
 import type { Sink } from '../engine/sink.js';
 import type { PullSource } from '../engine/source.js';
-import { brokersFromEnv, createKafkaClient } from './client.js';
+import { buildPayloads } from '../tasks/index.js';
+import { brokersFromEnv, createKafkaClient, requireTopics } from './client.js';
+import { payloadLimit } from './codec.js';
 import { isRetriableKafkaError, wrapKafkaError } from './errors.js';
 import { createKafkaSink, type KafkaSink, type KafkaSinkStats } from './sink.js';
 import { createKafkaSource, type KafkaRecordBatch, type KafkaSource, type KafkaSourceStats } from './source.js';
@@ -21,6 +23,8 @@ export interface KafkaRunSourceOptions {
   readonly maxBatchRecords: number;
   /** Keys must be in [0, numKeys) (the workload's key space). */
   readonly numKeys: number;
+  /** Payload ids must be in [0, numPayloads) (`payloadLimit` of the task's store). Default 2^31. */
+  readonly numPayloads?: number;
 }
 
 /** What the run source did. */
@@ -81,6 +85,7 @@ export class KafkaPullSource implements PullSource {
         groupId: o.groupId,
         fromBeginning: o.fromBeginning,
         numKeys: o.numKeys,
+        numPayloads: o.numPayloads,
         deadLetterTopic: o.deadLetterTopic,
         maxBatchRecords: o.maxBatchRecords,
         commit: 'manual',
@@ -99,15 +104,20 @@ export class KafkaPullSource implements PullSource {
   }
 
   /**
-   * Opens the source: reads the end offsets (stopAtEnd) and the group's committed offsets, joins the
-   * group and starts consuming. Throws KafkaUnavailableError (e.g. the topic does not exist).
+   * Opens the source: checks that the topic (and the dead-letter topic) exist, reads the end offsets
+   * (stopAtEnd) and the group's committed offsets, joins the group and starts consuming. Throws
+   * ConfigError naming `source.kafka.topic` / `source.kafka.deadLetterTopic` for a missing topic,
+   * KafkaUnavailableError when Kafka fails.
    */
   static async open(kafka: Kafka, o: KafkaRunSourceOptions, retryForMs = 30_000): Promise<KafkaPullSource> {
+    const topics = [{ topic: o.topic, field: 'source.kafka.topic' }];
+    if (o.deadLetterTopic !== undefined) topics.push({ topic: o.deadLetterTopic, field: 'source.kafka.deadLetterTopic' });
     const s = new KafkaPullSource(kafka, o);
     // A fresh broker answers NOT_COORDINATOR / leader-not-available for a while: retry what is retriable.
     const deadline = Date.now() + retryForMs;
     for (let backoff = 200; ; backoff = Math.min(backoff * 2, 2000)) {
       try {
+        await requireTopics(kafka, topics);
         await s.readOffsets();
         break;
       } catch (e) {
@@ -302,8 +312,9 @@ export class KafkaResultSink implements Sink {
     private readonly o: KafkaRunSinkOptions,
   ) {}
 
-  /** Connects the producer. Throws KafkaUnavailableError. */
+  /** Checks that the topic exists (else ConfigError naming `sink.kafka.topic`), connects the producer. Throws KafkaUnavailableError. */
   static async open(kafka: Kafka, o: KafkaRunSinkOptions): Promise<KafkaResultSink> {
+    await requireTopics(kafka, [{ topic: o.topic, field: 'sink.kafka.topic' }]);
     const sink = createKafkaSink(kafka, { topic: o.topic, partitioner: o.partitioner, numKeys: o.numKeys, chunkRecords: o.chunkRecords });
     await sink.connect();
     return new KafkaResultSink(sink, o);
@@ -387,16 +398,19 @@ function brokersOf(section: 'source' | 'sink', given: readonly string[] | undefi
 
 /**
  * Opens what `cfg` asks for: the source joins its group and starts reading, the sink connects. On a
- * failure, whatever was opened is closed again. `numKeys` is the workload's key space.
+ * failure, whatever was opened is closed again. `numKeys` is the workload's key space; payload ids
+ * are bounded by the task's payload store (`buildPayloads` returns the same per-thread store that
+ * `buildJob` built), so a record whose payload lies past it is malformed, not a crash in a task.
  */
 export async function openKafkaRunIO(cfg: JobConfig, numKeys: number): Promise<KafkaRunIO> {
   const src = cfg.source.kind === 'kafka' ? cfg.source.kafka! : undefined;
+  const numPayloads = src ? payloadLimit(buildPayloads({ name: cfg.task.name, params: cfg.task.params }, { name: cfg.workload.name, params: cfg.workload.params })) : undefined;
   const snk = cfg.sink.kind === 'kafka' ? cfg.sink.kafka! : undefined;
   let pull: KafkaPullSource | undefined;
   let sink: KafkaResultSink | undefined;
   try {
     if (snk) sink = await KafkaResultSink.open(createKafkaClient({ brokers: brokersOf('sink', snk.brokers), clientId: 'sas-run-sink', logLevel: 'nothing' }), { ...snk, numKeys });
-    if (src) pull = await KafkaPullSource.open(createKafkaClient({ brokers: brokersOf('source', src.brokers), clientId: 'sas-run-source', logLevel: 'nothing' }), { ...src, numKeys });
+    if (src) pull = await KafkaPullSource.open(createKafkaClient({ brokers: brokersOf('source', src.brokers), clientId: 'sas-run-source', logLevel: 'nothing' }), { ...src, numKeys, numPayloads });
   } catch (e) {
     await pull?.close().catch(() => undefined);
     await sink?.close().catch(() => undefined);

@@ -4,7 +4,7 @@ import { Partitioners } from 'kafkajs';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validate.js';
-import { decodeRecordInto, MALFORMED_REASONS, MAX_KEYS } from './codec.js';
+import { decodeRecordInto, MALFORMED_REASONS, MAX_KEYS, MAX_PAYLOADS } from './codec.js';
 import type { MalformedReason, RecordColumns } from './codec.js';
 import { staticAssigner } from './assigner.js';
 import { superviseConsumer, type SupervisedConsumer } from './consumer.js';
@@ -26,6 +26,11 @@ export const kafkaSourceOptions = z.strictObject({
   fromBeginning: z.boolean().default(true),
   /** Keys must be in [0, numKeys); others are malformed ("key_range"). Default 2^31 − 1. */
   numKeys: z.number().int().min(1).max(MAX_KEYS).default(MAX_KEYS),
+  /**
+   * Payload ids must be in [0, numPayloads); others are malformed ("payload_range"). Default 2^31 (any non-negative int32);
+   * `sas run` and `sas worker` set `payloadLimit` of the task's payload store.
+   */
+  numPayloads: z.number().int().min(1).max(MAX_PAYLOADS).default(MAX_PAYLOADS),
   /** Target rate in records/s over all partitions of this member; absent = unthrottled. */
   targetRate: z.number().positive().optional(),
   /** Records the rate limiter may bank (burst). Default max(1, targetRate / 10), i.e. 100 ms worth. */
@@ -273,7 +278,7 @@ export function createKafkaSource(
       let valid = 0;
       for (let j = 0; j < n; j++) {
         const m = msgs[i + j];
-        const reason = decodeRecordInto(m.key, m.value, o.numKeys, cols, valid);
+        const reason = decodeRecordInto(m.key, m.value, o, cols, valid);
         if (reason === null) {
           offsets[valid++] = Number(m.offset);
         } else {

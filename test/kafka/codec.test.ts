@@ -1,9 +1,13 @@
 // Unit tests (no broker): record codec and validation, rate limiter on a virtual clock, static assigner.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { assignStatic, RateLimiter, decodeRecordInto, encodeRecordKey, encodeRecordValue, RECORD_VALUE_BYTES } from '../../src/connectors/index.js';
-import type { MalformedReason } from '../../src/connectors/index.js';
+import { assignStatic, RateLimiter, decodeRecordInto, encodeRecordKey, encodeRecordValue, MAX_PAYLOADS, payloadLimit, RECORD_VALUE_BYTES } from '../../src/connectors/index.js';
+import type { MalformedReason, RecordLimits } from '../../src/connectors/index.js';
+import { buildPayloads } from '../../src/tasks/index.js';
 import { decodeClaim, encodeClaim } from '../../src/connectors/assigner.js';
+
+/** Keys in [0, numKeys), any non-negative payload id (a task that reads no payload). */
+const keysBelow = (numKeys: number): RecordLimits => ({ numKeys, numPayloads: MAX_PAYLOADS });
 
 function cols(n: number) {
   return { keys: new Int32Array(n), payloads: new Int32Array(n), eventTimes: new Float64Array(n) };
@@ -20,7 +24,7 @@ describe('record codec', () => {
           const out = cols(1);
           const value = encodeRecordValue(k, p, t);
           expect(value.length).toBe(RECORD_VALUE_BYTES);
-          expect(decodeRecordInto(Buffer.from(encodeRecordKey(k)), value, 2 ** 31 - 1, out, 0)).toBeNull();
+          expect(decodeRecordInto(Buffer.from(encodeRecordKey(k)), value, keysBelow(2 ** 31 - 1), out, 0)).toBeNull();
           expect([out.keys[0], out.payloads[0], out.eventTimes[0]]).toEqual([k, p, t]);
         },
       ),
@@ -56,18 +60,39 @@ describe('record codec', () => {
     for (const [key, value, reason] of cases) {
       const out = cols(1);
       out.keys[0] = -7;
-      expect(decodeRecordInto(key, value, 100, out, 0)).toBe(reason);
+      expect(decodeRecordInto(key, value, keysBelow(100), out, 0)).toBe(reason);
       expect(out.keys[0]).toBe(-7);
     }
     // A missing or empty message key is allowed: the value carries the key.
-    expect(decodeRecordInto(null, good, 100, cols(1), 0)).toBeNull();
-    expect(decodeRecordInto(Buffer.alloc(0), good, 100, cols(1), 0)).toBeNull();
+    expect(decodeRecordInto(null, good, keysBelow(100), cols(1), 0)).toBeNull();
+    expect(decodeRecordInto(Buffer.alloc(0), good, keysBelow(100), cols(1), 0)).toBeNull();
+  });
+
+  it('payload_range: a payload id at or past numPayloads (the payload store) is malformed, the last id is valid', () => {
+    const limits = { numKeys: 100, numPayloads: 40 };
+    const out = cols(1);
+    expect(decodeRecordInto(null, encodeRecordValue(5, 39, 10), limits, out, 0)).toBeNull();
+    expect(out.payloads[0]).toBe(39);
+    out.payloads[0] = -7;
+    expect(decodeRecordInto(null, encodeRecordValue(5, 40, 10), limits, out, 0)).toBe('payload_range');
+    expect(decodeRecordInto(null, encodeRecordValue(5, 2 ** 31 - 1, 10), limits, out, 0)).toBe('payload_range');
+    expect(out.payloads[0]).toBe(-7);
+    // The default bound admits every non-negative int32.
+    expect(decodeRecordInto(null, encodeRecordValue(5, 2 ** 31 - 1, 10), keysBelow(100), out, 0)).toBeNull();
+  });
+
+  it('payloadLimit: the size of a store the task reads, no bound for a task that reads no payload', () => {
+    const corpus = buildPayloads({ name: 'wordcount' }, { name: 'zipf' });
+    expect(corpus.size).toBeGreaterThan(0);
+    expect(payloadLimit(corpus)).toBe(corpus.size);
+    expect(payloadLimit(buildPayloads({ name: 'keyedcount' }, { name: 'zipf' }))).toBe(MAX_PAYLOADS);
+    expect(payloadLimit(buildPayloads({ name: 'tdigest' }, { name: 'zipf' }))).toBe(MAX_PAYLOADS);
   });
 
   it('never throws on arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.option(fc.uint8Array({ maxLength: 24 })), fc.option(fc.uint8Array({ maxLength: 24 })), (k, v) => {
-        const r = decodeRecordInto(k ? Buffer.from(k) : null, v ? Buffer.from(v) : null, 1000, cols(1), 0);
+        const r = decodeRecordInto(k ? Buffer.from(k) : null, v ? Buffer.from(v) : null, { numKeys: 1000, numPayloads: 50 }, cols(1), 0);
         expect(r === null || typeof r === 'string').toBe(true);
       }),
     );

@@ -364,6 +364,7 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
         { partition: 0, key: null, value: Buffer.from([1, 2, 3]) }, // value_length
         { partition: 1, key: encodeRecordKey(spec.numKeys), value: encodeRecordValue(spec.numKeys, 0, START_MS) }, // key_range
         { partition: 1, key: '7', value: encodeRecordValue(8, 0, START_MS) }, // key_mismatch
+        { partition: 2, key: '5', value: encodeRecordValue(5, buildPayloads(spec.task, spec.workload).size, START_MS) }, // payload_range (one past the corpus)
         { partition: 3, value: Buffer.from('not a control record'), headers: { [CONTROL_HEADER]: 'window' } }, // control_invalid
       ],
     });
@@ -374,10 +375,10 @@ describe.skipIf(skip !== null)('distributed mode over Kafka (real broker, worker
     const res = await withWorkers(ws, runDistributed(cfg, spec, { sink, pace: false, startMs: START_MS, metricsGraceMs: 1000 }));
     const sums = (await Promise.all(ws.map((w) => w.exited))).map(summaryOf);
 
-    expect(res.skipped).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, control_invalid: 1 });
+    expect(res.skipped).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, payload_range: 1, control_invalid: 1 });
     const byReason: Record<string, number> = {};
     for (const s of sums) for (const [r, n] of Object.entries(s.skipped)) byReason[r] = (byReason[r] ?? 0) + n;
-    expect(byReason).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, control_invalid: 1 });
+    expect(byReason).toEqual({ value_length: 1, key_range: 1, key_mismatch: 1, payload_range: 1, control_invalid: 1 });
     expect(sums.reduce((a, s) => a + s.records, 0)).toBe(N);
     const { ref } = reference(spec, N, 20000);
     expectExact(sink, ref);

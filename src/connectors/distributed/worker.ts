@@ -9,7 +9,7 @@ import { buildPayloads, createTask, type TaskOperator } from '../../tasks/index.
 import { staticAssigner } from '../assigner.js';
 import { awaitGroupCoordinator, createKafkaClient } from '../client.js';
 import { superviseConsumer } from '../consumer.js';
-import { decodeRecordInto, type MalformedReason } from '../codec.js';
+import { decodeRecordInto, payloadLimit, type MalformedReason, type RecordLimits } from '../codec.js';
 import { KafkaUnavailableError, wrapKafkaError } from '../errors.js';
 import { createKafkaSink, type KafkaSink } from '../sink.js';
 import {
@@ -142,7 +142,10 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
   const log = opts.log ?? (() => {});
   const P = spec.partitions;
   const mine = partitionsOf(P, index, of);
-  const op = createTask(spec.task, buildPayloads(spec.task, spec.workload)) as TaskOperator<unknown>;
+  const payloads = buildPayloads(spec.task, spec.workload);
+  const op = createTask(spec.task, payloads) as TaskOperator<unknown>;
+  // A payload id past the store is malformed (payload_range), not a crash in the task.
+  const limits: RecordLimits = { numKeys: spec.numKeys, numPayloads: payloadLimit(payloads) };
   const window = spec.window;
   const k = panesPerWindow(window);
   const global = op.kind === 'global';
@@ -359,7 +362,7 @@ export async function startWorker(spec: DistributedSpec, opts: WorkerOptions): P
           await heartbeat(); // a window close waits on the broker twice: keep the session alive
         }
       } else {
-        const reason: MalformedReason | null = decodeRecordInto(m.key, m.value, spec.numKeys, cols, 0);
+        const reason: MalformedReason | null = decodeRecordInto(m.key, m.value, limits, cols, 0);
         if (reason !== null) skip(st, offset, reason);
         else {
           const t = cols.eventTimes[0];
