@@ -9,7 +9,7 @@ import { LearnedRouter } from './learned/router.js';
 import { DEFAULT_RESIDUAL_SCALE, type ActionMode } from './learned/prior.js';
 import { SlideTable } from './learned/slide-table.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
-import { DEFAULT_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
+import { DEFAULT_CHECKPOINT, PRIOR_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
@@ -24,7 +24,10 @@ export const sasPartitionerParams = z
     maskMinWidth: z.number().int().min(1).max(4096).default(1),
     /** Zipf exponent of the assumed distribution the mask is built from when no checkpoint gives one. Default 1.5. */
     zipfExponent: z.number().min(0).default(1.5),
-    /** Checkpoint: `default` (shipped checkpoints/default), `none` (uniform table), or a directory. Default `default`. */
+    /**
+     * Checkpoint: `default` (shipped checkpoints/default), `prior` (its mask and mode, no policy: the
+     * prior alone), `none` (uniform table), or a directory. Default `default`.
+     */
     checkpoint: z.string().min(1).default(DEFAULT_CHECKPOINT),
     /** Id of a policy registered with registerPolicy (overrides the checkpoint lookup). */
     policy: z.string().min(1).optional(),
@@ -127,6 +130,7 @@ export function actionModeFor(numWorkers: number, p: Pick<SasPartitionerParams, 
 export function policyIdOf(p: Pick<SasPartitionerParams, 'policy' | 'mode' | 'checkpoint' | 'url' | 'learn'>): string | undefined {
   if (p.policy) return p.policy;
   if (p.mode === 'remote') return `remote:${p.url}`;
+  if (p.checkpoint === PRIOR_CHECKPOINT) return undefined; // the prior alone: no policy
   const dir = resolveCheckpoint(p.checkpoint);
   return dir ? `inline${p.learn ? '+learn' : ''}:${dir}` : undefined;
 }

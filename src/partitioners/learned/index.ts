@@ -2,6 +2,6 @@
 export { LearnedRouter } from './router.js';
 export { registerPolicy, preparedPolicy, unregisterPolicy } from './policy.js';
 export type { LearnedPolicy } from './policy.js';
-export { resolveCheckpoint, peekCheckpoint, packageRoot, DEFAULT_CHECKPOINT, NO_CHECKPOINT } from './paths.js';
+export { resolveCheckpoint, peekCheckpoint, packageRoot, DEFAULT_CHECKPOINT, NO_CHECKPOINT, PRIOR_CHECKPOINT } from './paths.js';
 export { recordingPartitioner } from './collect.js';
 export type { RecordedTransition } from './collect.js';

@@ -8,6 +8,12 @@ import type { Mask } from '../../rl-agent/mask.js';
 export const DEFAULT_CHECKPOINT = 'default';
 /** Name that selects no checkpoint (uniform table over the mask). */
 export const NO_CHECKPOINT = 'none';
+/**
+ * Name that selects the learned partitioner's prior alone: the shipped checkpoint's mask, action mode
+ * and residual scale, but no policy (residual mode then routes by the water-filling prior, uncorrected).
+ * The comparison's `saspartitioner-prior` row; what the policy must beat.
+ */
+export const PRIOR_CHECKPOINT = 'prior';
 
 /** The package root: the nearest ancestor of this file that holds package.json (works from src/ and dist/). */
 export function packageRoot(): string {
@@ -22,12 +28,12 @@ export function packageRoot(): string {
 }
 
 /**
- * The directory of checkpoint `spec`: `default` → `<package root>/checkpoints/default`; `none` →
+ * The directory of checkpoint `spec`: `default` and `prior` → `<package root>/checkpoints/default`; `none` →
  * undefined; anything else is a path (relative to the working directory).
  */
 export function resolveCheckpoint(spec: string): string | undefined {
   if (spec === NO_CHECKPOINT) return undefined;
-  if (spec === DEFAULT_CHECKPOINT) return path.join(packageRoot(), 'checkpoints', 'default');
+  if (spec === DEFAULT_CHECKPOINT || spec === PRIOR_CHECKPOINT) return path.join(packageRoot(), 'checkpoints', 'default');
   return path.resolve(spec);
 }
 

@@ -9,7 +9,7 @@ import { createSasPartitioner, hotSlotsFor, policyIdOf, sasPartitionerParams, ty
 import { adaptivePolicyId, sasAdaptiveParams } from '../saspartitioner-adaptive.js';
 import type { Partitioner } from '../types.js';
 import { registerPolicy, type LearnedPolicy } from './policy.js';
-import { NO_CHECKPOINT, resolveCheckpoint } from './paths.js';
+import { NO_CHECKPOINT, PRIOR_CHECKPOINT, resolveCheckpoint } from './paths.js';
 import { maskFromFrequencies, zipfTopProbabilities } from '../../rl-agent/mask.js';
 
 /** Options of an inline policy. */
@@ -167,7 +167,7 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
   const dir = resolveCheckpoint(params.checkpoint);
   let policy: LearnedPolicy | undefined;
   if (params.mode === 'inline') {
-    if (dir) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys, spec: params.checkpoint });
+    if (dir && params.checkpoint !== PRIOR_CHECKPOINT) policy = await loadInlinePolicy(dir, P, { ...opts.inline, learn: opts.inline?.learn ?? params.learn, zipfExponent: params.zipfExponent, numTrueHotKeys: params.numTrueHotKeys, spec: params.checkpoint });
   } else {
     let mask: Mask = maskFromFrequencies(zipfTopProbabilities(params.zipfExponent, params.numTrueHotKeys), P, { minWidth: params.maskMinWidth });
     let trained: { actionMode?: 'direct' | 'residual'; residualScale?: number } = {};
