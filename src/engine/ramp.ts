@@ -24,6 +24,7 @@ export interface RampOptions {
 export interface RampStep {
   readonly rate: number;
   readonly achieved: number;
+  /** Largest busy ms/s of any worker or reducer in the judged slides. */
   readonly maxBusyMs: number;
   /**
    * Largest queue growth over the judged slides, as a share of what that worker (or reducer) took in:
@@ -110,7 +111,8 @@ export class RampController implements RateSource {
     this.window = [];
     this.prev = r;
     const achieved = judged.reduce((a, x) => a + x.job.achievedRate, 0) / judged.length;
-    const maxBusy = Math.max(...judged.map((x) => Math.max(...x.workers.map((w) => w.busyMs))));
+    // The original's maxBusy is over every subtask, aggregate and reduce alike (research/saspartitioner.md §5.3).
+    const maxBusy = Math.max(...judged.map((x) => Math.max(...x.workers.map((w) => w.busyMs), ...(x.reducers ?? []).map((r) => r.busyMs))));
     const growth = before ? maxQueueGrowth(before, judged) : 0;
     const sustained = achieved >= this.rate * (1 - this.o.tolerance) && growth <= this.o.tolerance;
     this.steps.push({ rate: this.rate, achieved, maxBusyMs: maxBusy, maxQueueGrowth: growth, sustained });
