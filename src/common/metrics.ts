@@ -19,6 +19,13 @@ export interface WorkerSlideMetrics {
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
   readonly latencyMaxMs: number;
+  /**
+   * `worker.state_keys`, `worker.state_bytes`: distinct keys the worker holds at the end of the slide
+   * (over its open window panes, or its keyed state) and an estimate of their bytes. Absent when the
+   * engine does not measure it. Replication costs memory as well as merge work.
+   */
+  readonly stateKeys?: number;
+  readonly stateBytes?: number;
 }
 
 /** One reducer slot's metrics over one slide (the merge stage of windowed tasks). */
@@ -66,6 +73,9 @@ export interface JobSlideMetrics {
   readonly nmadCount: number;
   /** `job.replication`: Σ over keys seen in the slide of the number of workers that received the key, divided by the number of keys. */
   readonly replication: number;
+  /** `job.state_keys`, `job.state_bytes`: the workers' totals (a split key counts once per worker holding it). */
+  readonly stateKeys?: number;
+  readonly stateBytes?: number;
   /** `job.latency_p50_ms`, `job.latency_p99_ms`: over all workers. */
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;

@@ -118,6 +118,35 @@ export class Combiner<P> {
     return { windowStart, forwarded, toReducer };
   }
 
+  /**
+   * The state this worker holds now (`worker.state_keys`, `worker.state_bytes`): distinct keys over its
+   * open panes (or its keyed state), and an estimate of the bytes: per (pane, key) entry 48 bytes of map
+   * entry plus the operator's `stateBytes` of the partial (32 when it has none).
+   */
+  stateSize(): { keys: number; bytes: number } {
+    const sizeOf = this.op.stateBytes?.bind(this.op);
+    let bytes = 0;
+    if (this.global) {
+      for (const p of this.state.values()) bytes += 48 + (sizeOf ? sizeOf(p) : 32);
+      return { keys: this.state.size, bytes };
+    }
+    let keys = 0;
+    if (this.panes.size === 1) {
+      for (const m of this.panes.values()) {
+        keys = m.size;
+        for (const p of m.values()) bytes += 48 + (sizeOf ? sizeOf(p) : 32);
+      }
+      return { keys, bytes };
+    }
+    const seen = new Set<number>();
+    for (const m of this.panes.values())
+      for (const [k, p] of m) {
+        seen.add(k);
+        bytes += 48 + (sizeOf ? sizeOf(p) : 32);
+      }
+    return { keys: seen.size, bytes };
+  }
+
   /** Panes currently held (for tests and memory metrics). */
   openPanes(): number[] {
     return [...this.panes.keys()].sort((a, b) => a - b);

@@ -231,6 +231,12 @@ export function runVirtual<P>(params: EngineParams, parts: JobParts<P>, hooks: R
       blockedAhead.delete(s);
     }
     stage.finishSlide(s, acc);
+    if (!keyed)
+      for (let w = 0; w < P; w++) {
+        const st = combiners[w].stateSize();
+        acc.stateKeys[w] = st.keys;
+        acc.stateBytes[w] = st.bytes;
+      }
     for (let w = 0; w < P; w++) {
       if (cacheSlide[w] === s) cacheSlide[w] = -1;
       // Queue length at the slide end: records whose finish lies after it (finish times are sorted in the ring).

@@ -37,6 +37,8 @@ export interface TaskOperator<P = unknown> {
   decode(data: unknown): P;
   /** A plain JSON value that two equal partials map to identically (sinks and reference checks use it). */
   output(partial: P): unknown;
+  /** Estimated bytes one partial (or state) holds, for the `worker.state_bytes` metric. Default 32. */
+  stateBytes?(partial: P): number;
   /**
    * Optional numeric form of a `global` task's state: the whole state is one number, updated by
    * returning the new value. Keyed-state stores (`KeyedStateStore`, used with keyed-state migration)

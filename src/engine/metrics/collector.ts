@@ -16,6 +16,9 @@ export class SlideAccumulator {
   readonly reducerBusyMs: Float64Array;
   readonly reducerMerged: Float64Array;
   readonly reducerQueue: Float64Array;
+  /** State each worker holds at the slide end (distinct keys, estimated bytes); NaN = not measured. */
+  readonly stateKeys: Float64Array;
+  readonly stateBytes: Float64Array;
   routeNsTotal = 0;
   routeCalls = 0;
   emitted = 0;
@@ -37,6 +40,8 @@ export class SlideAccumulator {
     this.reducerBusyMs = new Float64Array(R);
     this.reducerMerged = new Float64Array(R);
     this.reducerQueue = new Float64Array(R);
+    this.stateKeys = new Float64Array(P).fill(Number.NaN);
+    this.stateBytes = new Float64Array(P).fill(Number.NaN);
   }
 
   /** Clears every field for reuse. */
@@ -51,6 +56,8 @@ export class SlideAccumulator {
     this.reducerBusyMs.fill(0);
     this.reducerMerged.fill(0);
     this.reducerQueue.fill(0);
+    this.stateKeys.fill(Number.NaN);
+    this.stateBytes.fill(Number.NaN);
     this.routeNsTotal = 0;
     this.routeCalls = 0;
     this.emitted = 0;
@@ -95,7 +102,14 @@ export class MetricsCollector {
     const busy = new Float64Array(this.P);
     const all = new LogHistogram();
     let processed = 0;
+    let stateKeys = 0;
+    let stateBytes = 0;
+    const hasState = !Number.isNaN(acc.stateKeys[0]);
     for (let w = 0; w < this.P; w++) {
+      if (hasState) {
+        stateKeys += acc.stateKeys[w];
+        stateBytes += acc.stateBytes[w];
+      }
       const b = Math.min(1000, acc.busyMs[w] * perSec);
       const bp = Math.min(1000 - b, acc.backpressuredMs[w] * perSec);
       busy[w] = b;
@@ -112,6 +126,7 @@ export class MetricsCollector {
         latencyP50Ms: h.percentile(50) / 1000,
         latencyP99Ms: h.percentile(99) / 1000,
         latencyMaxMs: h.total > 0 ? h.max / 1000 : Number.NaN,
+        ...(hasState ? { stateKeys: acc.stateKeys[w], stateBytes: acc.stateBytes[w] } : {}),
       });
     }
     let maxRouted = 0;
@@ -143,6 +158,7 @@ export class MetricsCollector {
         imbalanceCount: imbalance(acc.recordsIn),
         nmadCount: nmad(acc.recordsIn),
         replication: acc.replication,
+        ...(hasState ? { stateKeys, stateBytes } : {}),
         latencyP50Ms: all.percentile(50) / 1000,
         latencyP99Ms: all.percentile(99) / 1000,
       },

@@ -69,5 +69,6 @@ export function createWordcount(params: WordcountParams, payloads: PayloadStore)
       return map;
     },
     output: (partial) => partial.entries(),
+    stateBytes: (partial) => 16 * partial.size + 64, // interleaved (id, count) slots, about half full
   };
 }
