@@ -35,13 +35,16 @@ export interface RampStep {
   readonly sustained: boolean;
 }
 
+/** Queue growth (records or partials) at or below which a queue is not counted as growing: a window close's burst can leave a few waiting at a slide's end. */
+export const MIN_GROWTH = 4;
+
 /** The largest relative queue growth over `judged`, starting from the queues at the end of `before`. */
 export function maxQueueGrowth(before: SlideReport, judged: readonly SlideReport[]): number {
   const last = judged[judged.length - 1];
   let worst = 0;
   for (let w = 0; w < last.workers.length; w++) {
     const growth = last.workers[w].queueLength - before.workers[w].queueLength;
-    if (growth <= 1) continue; // a record or less: discreteness, not a trend
+    if (growth <= MIN_GROWTH) continue; // a few records: the timing of a window close, not a trend
     let taken = 0; // records routed to the worker (worker.records_in)
     for (const r of judged) taken += r.workers[w].recordsIn;
     worst = Math.max(worst, growth / Math.max(growth, taken));
@@ -50,7 +53,7 @@ export function maxQueueGrowth(before: SlideReport, judged: readonly SlideReport
   const rl = last.reducers ?? [];
   for (let r = 0; r < Math.min(rb.length, rl.length); r++) {
     const growth = rl[r].queueLength - rb[r].queueLength;
-    if (growth <= 1) continue;
+    if (growth <= MIN_GROWTH) continue;
     let done = 0;
     for (const x of judged) done += x.reducers?.[r]?.merged ?? 0;
     worst = Math.max(worst, growth / (done + growth));
