@@ -19,4 +19,4 @@ const rows = results.runs.map((r) => ({
 }));
 mkdirSync('results/bench', { recursive: true });
 writeFileSync('results/bench/partitioners-virtual.json', JSON.stringify({ bench: 'partitioners-virtual', at: new Date().toISOString(), report: dir, rows }, null, 2) + '\n');
-console.table(rows.map((r) => ({ ...r, imbalanceBusy: r.imbalanceBusy.toFixed(3), replication: r.replication.toFixed(2), latencyP99Ms: r.latencyP99Ms?.toFixed(1) })));
+console.table(rows.map((r) => ({ ...r, imbalanceBusy: r.imbalanceBusy.toFixed(3), replication: r.replication?.toFixed(2), latencyP99Ms: r.latencyP99Ms?.toFixed(1) })));

@@ -10,6 +10,11 @@ export function fixed(x: number | null | undefined, digits: number): string {
   return /^-0\.?0*$/.test(s) ? s.slice(1) : s; // never print "-0.00"
 }
 
+/** `text` with its first letter upper-case (`max throughput` → `Max throughput`). */
+export function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /**
  * JSON with object keys sorted at every level, so equal values give equal strings whatever the key
  * order. Used as a grouping key for workload and task params.

@@ -9,11 +9,28 @@ export interface SlideSummaryOptions {
   readonly warmupSlides?: number;
 }
 
-/** One timeline point per slide: `tMs` = slide start relative to the first slide's start. */
+/**
+ * The slides before the drain: `reports` without its trailing slides in which the partitioner routed
+ * no record (`partitioner.records === 0`). Once the source has stopped, nothing is routed any more and
+ * the workers only empty their queues: those slides measure the drain (one worker finishing its
+ * backlog gives imbalance ≈ P − 1, throughput falls to ~0), not the partitioner. A slide that routed
+ * nothing mid-run (a stalled source) is kept; only the tail is dropped. Every slide when none routed
+ * a record (nothing to drop it for).
+ */
+export function drainTrimmed(reports: readonly SlideReport[]): readonly SlideReport[] {
+  let end = reports.length;
+  while (end > 0 && reports[end - 1].partitioner.records === 0) end--;
+  return end === 0 ? reports : reports.slice(0, end);
+}
+
+/**
+ * One timeline point per slide up to the source's end ({@link drainTrimmed}: the drain slides after
+ * the last routed record are left out): `tMs` = slide start relative to the first slide's start.
+ */
 export function timelineFromSlides(reports: readonly SlideReport[]): TimelinePoint[] {
   if (reports.length === 0) return [];
   const t0 = reports[0].slideStartMs;
-  return reports.map((r) => ({
+  return drainTrimmed(reports).map((r) => ({
     tMs: r.slideStartMs - t0,
     throughput: r.job.throughput,
     imbalanceBusy: r.job.imbalanceBusy,
@@ -36,9 +53,10 @@ function meanFinite(xs: readonly number[]): number | null {
 /**
  * A run summary (everything but `maxThroughput`, which only a ramp test gives) from the slides after
  * the warm-up:
- * - sustainedThroughput, imbalanceBusy, nmadBusy, imbalanceCount, replication: means over those
- *   slides of `job.*` of the same name (non-finite values, e.g. replication of a slide without keys,
- *   are skipped; 0 when no slide has one);
+ * - sustainedThroughput, imbalanceBusy, nmadBusy, imbalanceCount: means over those slides of `job.*`
+ *   of the same name (non-finite values are skipped; 0 when no slide has one);
+ * - replication: the same mean, but null when no slide measured it (every slide's `job.replication`
+ *   is NaN: no key seen, or an engine that does not track it), so results never claim 0 workers per key;
  * - latencyP50Ms / latencyP99Ms: mean of the slides' job percentiles weighted by the records finished
  *   in each slide (an approximation of the run's percentile; pass the exact value from a run-wide
  *   histogram instead when the engine has one); null when no record finished;
@@ -76,7 +94,7 @@ export function summaryFromSlides(reports: readonly SlideReport[], options: Slid
     imbalanceBusy: m((r) => r.job.imbalanceBusy),
     nmadBusy: m((r) => r.job.nmadBusy),
     imbalanceCount: m((r) => r.job.imbalanceCount),
-    replication: m((r) => r.job.replication),
+    replication: meanFinite(measured.map((r) => r.job.replication)),
     perWorkerLoad,
   };
 }

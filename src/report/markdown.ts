@@ -1,5 +1,18 @@
-// report.md: per setting and workload a table of every partitioner, then runs, versions, machines, config.
-import { HASH_PARTITIONER, IDEAL_WORKLOAD, summarize, type Ideal, type PartitionerRow, type Setting } from './aggregate.js';
+// report.md: the answer first (heat map and best partitioner per workload), then per setting and
+// workload a table of every partitioner, then runs, versions, machines, config.
+import {
+  HASH_PARTITIONER,
+  heatmapCells,
+  IDEAL_WORKLOAD,
+  MEAN_COLUMN,
+  settingMeasure,
+  summarize,
+  type ComparisonSummary,
+  type Ideal,
+  type PartitionerRow,
+  type Setting,
+  type WorkloadGroup,
+} from './aggregate.js';
 import { canonicalJson, fixed, mdCell, NA, namedLabel } from './format.js';
 import type { CompareResults } from './types.js';
 
@@ -10,8 +23,8 @@ export const TABLE_HEADER = [
   'throughput (rec/s)',
   'sd',
   'measure',
-  'vs ideal',
-  'vs hash',
+  '÷ ideal',
+  '÷ hash',
   'imbalance (busy)',
   'p99 latency (ms)',
   'replication',
@@ -33,22 +46,87 @@ export function rowCells(r: PartitionerRow): string[] {
   ];
 }
 
-/** One sentence describing a setting's ideal. */
-export function idealText(ideal: Ideal | null): string {
-  if (!ideal) return `Ideal: ${NA} (no \`${IDEAL_WORKLOAD}\` runs for this task, P and clock).`;
-  return `Ideal: ${fixed(ideal.throughput, 0)} rec/s (mean of ${ideal.runs} \`${IDEAL_WORKLOAD}\` run(s), measure ${ideal.measure}).`;
+const pct = (x: number): string => `${fixed(x * 100, 0)} %`;
+
+/** One sentence describing a workload's ideal (printed under its heading). */
+export function idealText(ideal: Ideal | null, setting: Pick<Setting, 'idealRule'>): string {
+  if (ideal === null) {
+    return setting.idealRule === 'physical'
+      ? `Ideal: ${NA} (results.json has no cell for this workload, so there is no ÷ ideal).`
+      : `Ideal: ${NA} (no \`${IDEAL_WORKLOAD}\` runs for this task, P and clock, and this results file has no \`cells\`).`;
+  }
+  if (ideal.kind === 'uniform-runs') {
+    return `Ideal: ${fixed(ideal.throughput, 0)} rec/s by the old rule, the mean of ${ideal.runs} \`${IDEAL_WORKLOAD}\` run(s) (measure ${ideal.measure}): this results file has no \`cells\`, so it is not the physical limit.`;
+  }
+  if (ideal.throughput === null) return `Ideal: ${NA}: the simulated cluster’s capacity is unlimited, so there is no physical limit to compare to.`;
+  const binds = ideal.bound === 'reducers' ? 'the reducers’ capacity binds' : 'the workers’ capacity binds';
+  return `Ideal: ${fixed(ideal.throughput, 0)} rec/s, the physical limit of this cluster (${binds}; emitting partials takes ${pct(ideal.emitShare)} of the workers’ capacity at that rate).`;
 }
 
-/** The explanation printed above the tables of both reports. */
+/** The ideal in a few words, for the verdict line: `ideal 12019 rec/s`. */
+function idealShort(ideal: Ideal | null): string {
+  if (ideal === null) return `no ideal`;
+  if (ideal.throughput === null) return `no ideal: unlimited capacity`;
+  return `${ideal.kind === 'uniform-runs' ? 'old-rule ideal' : 'ideal'} ${fixed(ideal.throughput, 0)} rec/s`;
+}
+
+/** A row's throughput in a sentence: `0.44 × ideal (34000 rec/s)`, or `34000 rec/s` without an ideal. */
+function howClose(r: PartitionerRow): string {
+  return r.relIdeal === null ? `${fixed(r.throughput, 0)} rec/s` : `${fixed(r.relIdeal, 2)} × ideal (${fixed(r.throughput, 0)} rec/s)`;
+}
+
+const names = (rows: readonly PartitionerRow[]): string => {
+  const q = rows.map((r) => `\`${r.partitioner}\``);
+  return q.length <= 2 ? q.join(' and ') : `${q.slice(0, -1).join(', ')} and ${q[q.length - 1]}`;
+};
+
+/**
+ * One line per workload naming its best partitioner, how close it comes to the ideal and by how much
+ * it leads the second (flagged when the gap is within one sd of repeated runs), then the range the
+ * others reach. Markdown inline (backticks, `**`).
+ */
+export function verdictText(w: WorkloadGroup): string {
+  const v = w.verdict;
+  const head = `**${w.label}** (${idealShort(w.ideal)}): `;
+  const best = v.leaders[0];
+  let text: string;
+  if (v.leaders.length > 1 && v.second === null) text = `all ${v.leaders.length} partitioners tie at ${howClose(best)}`;
+  else if (v.leaders.length > 1) text = `${names(v.leaders)} tie for best at ${howClose(best)}`;
+  else if (v.second === null) text = `\`${best.partitioner}\` (the only one run) reaches ${howClose(best)}`;
+  else text = `\`${best.partitioner}\` is best at ${howClose(best)}`;
+  if (v.second !== null) {
+    const s = v.second;
+    text += `, ${v.lead === null ? '' : `${fixed(v.lead * 100, 1)} % `}ahead of \`${s.partitioner}\` at ${howClose(s)}`;
+    const noisy = best.runs > 1 && s.runs > 1 && best.throughput - s.throughput <= Math.max(best.throughputSd, s.throughputSd);
+    if (noisy) text += ', within one sd of the repetitions (not a clear lead)';
+  }
+  if (v.rest.length > 0) {
+    const lo = v.rest[v.rest.length - 1];
+    const hi = v.rest[0];
+    const range = (f: (r: PartitionerRow) => string): string => (f(hi) === f(lo) ? f(hi) : `${f(lo)}–${f(hi)}`);
+    const reach = lo.relIdeal !== null && hi.relIdeal !== null ? `${range((r) => fixed(r.relIdeal, 2))} × ideal` : `${range((r) => fixed(r.throughput, 0))} rec/s`;
+    text += v.rest.length === 1 ? `; \`${hi.partitioner}\` reaches ${reach}` : `; the other ${v.rest.length} reach ${reach}`;
+  }
+  return `${head}${text}.`;
+}
+
+/** Said above the heat maps when results have no `cells`: the ÷ ideal is the old, non-physical one. */
+export const OLD_IDEAL_NOTE =
+  `This results file has no \`cells\` (it was written before \`sas compare\` recorded the physical ideal): ` +
+  `÷ ideal divides by the old ideal, the mean throughput of the \`${IDEAL_WORKLOAD}\` runs with the same task, P and clock. ` +
+  'That is not a physical limit and runs may exceed it; run `sas compare` again for the physical ideal.';
+
+/** The explanation printed above the detailed tables of both reports. */
 export const DEFINITIONS = [
   'throughput: mean over repetitions of the max throughput found by the ramp test (measure `max`); ' +
     'when no ramp was run, the sustained throughput (measure `sustained`); `mixed` = some runs of each.',
-  `vs ideal: throughput / ideal, where ideal = mean throughput of all runs whose workload is \`${IDEAL_WORKLOAD}\` ` +
-    'with the same task, P and clock (any partitioner).',
-  `vs hash: throughput / throughput of \`${HASH_PARTITIONER}\` on the same workload, task, P and clock.`,
+  '÷ ideal: throughput / the ideal of its cell (task, workload, P, clock; `cells` in results.json): the physical limit, ' +
+    'the highest rate any exact plan could sustain on the simulated cluster (total worker capacity over the mean record cost, ' +
+    'plus the least emit and merge work every plan pays; src/engine/ideal.ts). 1 = the limit; a ramp may overshoot it by its tolerance.',
+  `÷ hash: throughput / throughput of \`${HASH_PARTITIONER}\` on the same workload, task, P and clock.`,
   'imbalance (busy): mean of job.imbalance_busy (max/mean − 1 of busy time); p99 latency: mean of the runs’ p99 ' +
-    '(event time to output); replication: mean job.replication (workers per key; 1 = no split, higher = more merge work).',
-  `${NA}: the value does not exist (no ideal runs, no hash runs, or no record finished).`,
+    '(event time to output); replication: mean job.replication (workers per key; 1 = no split, higher = more merge work and state).',
+  `${NA}: the value does not exist (no ideal, no hash runs, no record finished, or replication not measured).`,
 ];
 
 function table(header: readonly string[], rows: readonly string[][]): string {
@@ -56,10 +134,52 @@ function table(header: readonly string[], rows: readonly string[][]): string {
   return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** The heat map of a setting as a Markdown table: rows by {@link Setting.ranking}, best per column in bold. */
+export function heatmapTable(s: Setting): string {
+  const cells = heatmapCells(s);
+  const columns = [...s.workloads.map((w) => w.label), MEAN_COLUMN];
+  const rows = s.ranking.map((p) => [
+    p,
+    ...columns.map((c) => {
+      const cell = cells.find((x) => x.partitioner === p && x.column === c)!;
+      const t = fixed(cell.value, 2);
+      return cell.best ? `**${t}**` : t;
+    }),
+  ]);
+  return table(['partitioner', ...columns], rows);
+}
+
+/** What a heat-map cell is, in one sentence (the old rule's ideal is not a physical limit). */
+export function heatmapLegend(s: Setting): string {
+  const one = s.idealRule === 'physical' ? 'the physical limit of the simulated cluster' : `the mean of the \`${IDEAL_WORKLOAD}\` runs, the old ideal`;
+  return `Each cell: the partitioner’s ${settingMeasure(s)} ÷ the workload’s ideal (1 = ${one}).`;
+}
+
+/** The lines of the answer section: per setting, its heat map and one verdict line per workload. */
+function answerSection(summary: ComparisonSummary): string[] {
+  const out: string[] = ['## The answer: how close each partitioner comes to the ideal'];
+  if (summary.settings.some((s) => s.idealRule === 'uniform-runs')) out.push('', `> ${OLD_IDEAL_NOTE}`);
+  for (const s of summary.settings) {
+    out.push(
+      '',
+      `### ${s.label}`,
+      '',
+      `${heatmapLegend(s)} Best of each column in **bold**; rows by their mean, best first.`,
+      '',
+      heatmapTable(s),
+      '',
+      'Best per workload:',
+      '',
+      ...s.workloads.map((w) => `- ${verdictText(w)}`),
+    );
+  }
+  return out;
+}
+
 function settingSection(s: Setting): string {
-  const parts = [`## ${s.label}`, '', idealText(s.ideal)];
+  const parts = [`## ${s.label}`];
   for (const w of s.workloads) {
-    parts.push('', `### ${w.label}`, '', table(TABLE_HEADER, w.rows.map(rowCells)));
+    parts.push('', `### ${w.label}`, '', idealText(w.ideal, s), '', table(TABLE_HEADER, w.rows.map(rowCells)));
   }
   return parts.join('\n');
 }
@@ -82,6 +202,11 @@ export function renderMarkdown(results: CompareResults): string {
     '',
     `Created ${results.createdAt}; ${runs.length} run(s), ${summary.partitioners.length} partitioner(s): ` +
       summary.partitioners.map((p) => `\`${p}\``).join(', ') + '.',
+    '',
+    '',
+    ...answerSection(summary),
+    '',
+    '## How to read the tables',
     '',
     ...DEFINITIONS.map((d) => `- ${d}`),
   ];

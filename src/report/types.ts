@@ -56,8 +56,11 @@ export const RunSummarySchema = z.strictObject({
   nmadBusy: nonNegative,
   /** Mean `job.imbalance_count` (over records in). */
   imbalanceCount: nonNegative,
-  /** Mean `job.replication` (workers per key; 1 = no key split, the merge cost grows with it). */
-  replication: nonNegative,
+  /**
+   * Mean `job.replication` (workers per key; 1 = no key split, the merge cost grows with it); null
+   * when no slide measured it (e.g. an engine that does not track keys), never a made-up 0.
+   */
+  replication: nonNegative.nullable(),
   /** Records processed by each worker over the run (length P). */
   perWorkerLoad: z.array(nonNegative),
 });

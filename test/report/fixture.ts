@@ -81,3 +81,23 @@ export function syntheticResults(): CompareResults {
     runs: specs.map(run),
   };
 }
+
+/**
+ * {@link syntheticResults} as `sas compare` writes it now: each run has its `workloadLabel`
+ * (`uniform`, `zipf-1.5`) and `cells` give each workload its physical ideal. Word count: uniform
+ * 1250 rec/s, zipf-1.5 1000 rec/s (reducers bind); t-digest zipf-1.5: null (unlimited capacity).
+ * By hand, max throughput ÷ ideal — uniform: hash 1100/1250 = 0.88, pkg 0.80, shuffle 0.72;
+ * zipf-1.5: hash 0.45, pkg 0.75, shuffle 0.90; means: shuffle 0.81, pkg 0.775, hash 0.665.
+ */
+export function syntheticResultsWithCells(): CompareResults {
+  const r = syntheticResults();
+  return {
+    ...r,
+    runs: r.runs.map((run) => ({ ...run, workloadLabel: run.workload.name === 'zipf' ? 'zipf-1.5' : run.workload.name })),
+    cells: [
+      { task: 'word-count', workload: 'uniform', P: 4, clock: 'virtual', ideal: 1250, bound: 'workers', emitShare: 0.2 },
+      { task: 'word-count', workload: 'zipf-1.5', P: 4, clock: 'virtual', ideal: 1000, bound: 'reducers', emitShare: 0.1 },
+      { task: 't-digest', workload: 'zipf-1.5', P: 4, clock: 'virtual', ideal: null, bound: 'unlimited', emitShare: 0 },
+    ],
+  };
+}

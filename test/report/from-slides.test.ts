@@ -2,9 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import type { SlideReport, WorkerSlideMetrics } from '../../src/common/metrics.js';
 import { DataError } from '../../src/common/errors.js';
-import { RunSummarySchema, TimelinePointSchema, summaryFromSlides, timelineFromSlides } from '../../src/report/index.js';
+import { RunSummarySchema, TimelinePointSchema, drainTrimmed, summaryFromSlides, timelineFromSlides } from '../../src/report/index.js';
 
-function slide(i: number, recordsIn: number[], job: Partial<SlideReport['job']>): SlideReport {
+/** A slide whose workers finished `recordsIn`; the partitioner routed `routed` records (default: as many). */
+function slide(i: number, recordsIn: number[], job: Partial<SlideReport['job']>, routed = recordsIn.reduce((a, b) => a + b, 0)): SlideReport {
   const workers: WorkerSlideMetrics[] = recordsIn.map((n, w) => ({
     worker: w,
     recordsIn: n,
@@ -21,7 +22,7 @@ function slide(i: number, recordsIn: number[], job: Partial<SlideReport['job']>)
     slideStartMs: 5000 + i * 1000,
     slideMs: 1000,
     workers,
-    partitioner: { records: 0, routeNs: NaN, routed: recordsIn, hotKeys: 0, maxSplit: 1, tableVersion: 0 },
+    partitioner: { records: routed, routeNs: NaN, routed: recordsIn.map((n) => (routed === 0 ? 0 : n)), hotKeys: 0, maxSplit: 1, tableVersion: 0 },
     job: {
       throughput: 0,
       targetRate: Infinity,
@@ -63,7 +64,8 @@ describe('summaryFromSlides', () => {
   it('gives null latency when no record finished, and rejects an empty measurement', () => {
     const s = summaryFromSlides([reports[2]]);
     expect(s.latencyP99Ms).toBeNull();
-    expect(s.replication).toBe(0);
+    expect(s.replication).toBeNull(); // no slide measured it: null (was 0), rendered n/a
+    expect(() => RunSummarySchema.parse(s)).not.toThrow();
     expect(() => summaryFromSlides(reports, { warmupSlides: 4 })).toThrow(DataError);
   });
 });
@@ -76,5 +78,25 @@ describe('timelineFromSlides', () => {
     expect(t.map((p) => p.throughput)).toEqual([999, 40, 0, 60]);
     for (const p of t) expect(() => TimelinePointSchema.parse(p)).not.toThrow();
     expect(timelineFromSlides([])).toEqual([]);
+  });
+
+  // After the source stops nothing is routed and the workers empty their queues: one worker finishing
+  // its backlog is imbalance P − 1 (63 at P = 64), the spike every chart used to end with.
+  const drain = [
+    slide(0, [10, 10], { throughput: 20, imbalanceBusy: 0.1 }),
+    slide(1, [0, 0], { throughput: 0, imbalanceBusy: 0 }, 0), // the source stalled mid-run: kept
+    slide(2, [10, 12], { throughput: 22, imbalanceBusy: 0.2 }),
+    slide(3, [0, 5], { throughput: 5, imbalanceBusy: 1 }, 0), // drain: only worker 1 still busy
+    slide(4, [0, 0], { throughput: 0, imbalanceBusy: 0 }, 0),
+  ];
+
+  it('leaves out the drain: the trailing slides in which nothing was routed', () => {
+    const t = timelineFromSlides(drain);
+    expect(t.map((p) => p.tMs)).toEqual([0, 1000, 2000]);
+    expect(t.map((p) => p.imbalanceBusy)).toEqual([0.1, 0, 0.2]);
+    expect(drainTrimmed(drain).map((r) => r.slideIndex)).toEqual([0, 1, 2]);
+    // Nothing routed in any slide: nothing to tell the drain by, every slide kept.
+    const idle = [slide(0, [0, 0], {}, 0), slide(1, [0, 0], {}, 0)];
+    expect(drainTrimmed(idle)).toBe(idle);
   });
 });

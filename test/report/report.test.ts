@@ -33,10 +33,11 @@ function mdTable(md: string, setting: string, workload: string): Map<string, str
 }
 
 describe('report.md', () => {
-  it('gives throughput relative to the ideal and to hash, as computed by hand', async () => {
+  it('old results without cells: throughput ÷ the old uniform-runs ideal and ÷ hash, as computed by hand, and the report says so', async () => {
     const md = await readFile(join(dir, 'report.md'), 'utf8');
     // Ideal of word-count: mean over the 6 uniform runs = (1100·2 + 1000·2 + 880 + 920) / 6 = 1000.
-    expect(md).toContain('Ideal: 1000 rec/s (mean of 6 `uniform` run(s), measure max).');
+    expect(md).toContain('Ideal: 1000 rec/s by the old rule, the mean of 6 `uniform` run(s) (measure max): this results file has no `cells`, so it is not the physical limit.');
+    expect(md).toContain('> This results file has no `cells`');
     const zipf = mdTable(md, 'word-count', 'zipf');
     // columns: partitioner, runs, throughput, sd, measure, vs ideal, vs hash, imbalance, p99, replication
     // hash: (400 + 500)/2 = 450, sd = √(2·50²/1) = 70.7; 450/1000; p99 = 12 (the other rep has none).
@@ -74,21 +75,26 @@ describe('report.md', () => {
 describe('summarize', () => {
   it('groups by task/P/clock then workload, and averages timelines per tMs for the charts', () => {
     const s = summarize(syntheticResults());
-    expect(s.settings.map((x) => [x.task.name, x.workloads.length, x.ideal?.throughput ?? null])).toEqual([
-      ['word-count', 2, 1000],
-      ['t-digest', 1, null],
+    expect(s.settings.map((x) => [x.task.name, x.idealRule, x.workloads.map((w) => w.ideal?.throughput ?? null)])).toEqual([
+      ['word-count', 'uniform-runs', [1000, 1000]],
+      ['t-digest', 'uniform-runs', [null]],
     ]);
     expect(s.partitioners).toEqual(['hash', 'pkg', 'shuffle']);
-    const imb = chartSpecs(s).find((c) => c.id === 's0-w1-imbalance')!;
-    const values = (imb.spec as { data: { values: { partitioner: string; t: number; value: number }[] } }).data.values;
-    const hash = values.filter((v) => v.partitioner === 'hash');
+    type Point = { panel: string; kind: string; t: number; value?: number; lo?: number; hi?: number };
+    const points = (id: string): Point[] => (chartSpecs(s).find((c) => c.id === id)!.spec as { data: { values: Point[] } }).data.values;
+    const imb = points('s0-w1-imbalance');
+    const hash = imb.filter((v) => v.panel === 'hash' && v.kind === 'line');
     // hash on zipf: reps with imbalance 0.8 and 1.0, timeline imb + 0.1·k → means 0.9, 1.0, 1.1.
     expect(hash.map((v) => v.t)).toEqual([0, 1, 2]);
     hash.forEach((v, k) => expect(v.value).toBeCloseTo(0.9 + 0.1 * k, 12));
-    const p99 = chartSpecs(s).find((c) => c.id === 's0-w1-p99')!;
-    const p99hash = (p99.spec as { data: { values: { partitioner: string; t: number; value: number }[] } }).data.values.filter(
-      (v) => v.partitioner === 'hash',
-    );
+    // The grey band of every panel spans all partitioners at each t: shuffle's 0.03 (+0.1·k) to hash's.
+    const band = imb.filter((v) => v.panel === 'pkg' && v.kind === 'band');
+    expect(band.map((v) => v.t)).toEqual([0, 1, 2]);
+    band.forEach((v, k) => {
+      expect(v.lo).toBeCloseTo(0.03 + 0.1 * k, 12);
+      expect(v.hi).toBeCloseTo(0.9 + 0.1 * k, 12);
+    });
+    const p99hash = points('s0-w1-p99').filter((v) => v.panel === 'hash' && v.kind === 'line');
     // Only rep 0 has a p99 (12 + k), and never in the middle slide: points at t = 0 and 2.
     expect(p99hash.map((v) => [v.t, v.value])).toEqual([
       [0, 12],
