@@ -50,8 +50,9 @@ export class ClusterModel {
   constructor(
     readonly P: number,
     readonly slideMs: number,
-    spec: ClusterSpec = {},
-    jobSeed = 1,
+    /** The spec it was built from (the real clock's threads rebuild the model from it). */
+    readonly spec: ClusterSpec = {},
+    readonly jobSeed = 1,
   ) {
     this.seed = (spec.seed ?? jobSeed) >>> 0;
     this.base = new Float64Array(P).fill(1);

@@ -96,5 +96,7 @@ export async function runJob(job: BuiltJob, hooks: RunHooks = {}): Promise<RunRe
   if (job.config.sink.kind === 'kafka' && !job.parts.sink.flush)
     throw new ConfigError('sink.kind: a kafka sink is opened by `sas run` only (not by compare, max-throughput or training jobs)', { field: 'sink.kind' });
   if (job.config.clock === 'virtual') return runVirtual(job.params, job.parts, hooks);
-  return runReal({ ...job.params, threads: threadsFor(job.config), threadYoungGenMb: job.config.threadYoungGenMb, operator: job.operator }, job.parts, hooks);
+  const hidden = job.config.workload.hiddenCost;
+  const hiddenCostSpec = job.params.hiddenCost && hidden ? { numKeys: job.parts.workload.numKeys, spec: hidden, jobSeed: job.config.seed } : undefined;
+  return runReal({ ...job.params, threads: threadsFor(job.config), threadYoungGenMb: job.config.threadYoungGenMb, operator: job.operator, ...(hiddenCostSpec ? { hiddenCostSpec } : {}) }, job.parts, hooks);
 }

@@ -1,12 +1,12 @@
-// The real clock's main thread: source, partitioner, per-worker credit-based channels, reducers, metrics.
+// The real clock's main thread: source, partitioner, per-worker credit-based channels, window bookkeeping, metrics.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../common/threads.js';
 import { InvariantError } from '../../common/errors.js';
 import { MetricsCollector, SlideAccumulator } from '../metrics/collector.js';
 import { LogHistogram } from '../metrics/histogram.js';
-import { Reducer } from '../reducer.js';
 import { SplitTracker } from '../split-tracker.js';
-import type { EngineParams, JobParts, RunHooks, RunResult } from '../types.js';
+import type { HiddenCostSpec } from '../cluster.js';
+import { freeMergeStage, type EngineParams, type JobParts, type RunHooks, type RunResult } from '../types.js';
 import { paneOf, panesPerWindow } from '../window.js';
 import type { FromThread, OperatorSpec, ThreadInit, ToThread } from './messages.js';
 import { BinPreferences } from '../keyed.js';
@@ -25,6 +25,11 @@ export interface RealParams extends EngineParams {
   readonly graceMs?: number;
   /** V8 young-generation limit of each worker thread, MB (job config `threadYoungGenMb`). Default: V8's. */
   readonly threadYoungGenMb?: number;
+  /**
+   * The spec `hiddenCost` was drawn from: the threads rebuild the factors from it instead of receiving
+   * them (set by `runJob`). Absent with `hiddenCost` set: the factors are copied to every thread.
+   */
+  readonly hiddenCostSpec?: { readonly numKeys: number; readonly spec: HiddenCostSpec; readonly jobSeed: number };
 }
 
 const CHUNK = 1024;
@@ -34,8 +39,11 @@ const FLUSH_MS = 2;
  * Runs a job on the real clock: worker threads and the wall clock. Records travel in batches of typed
  * arrays (transferred, not copied) over per-worker channels bounded by credits (queueCapacity records);
  * the source waits when a channel has no credit, which lowers the achieved rate (backpressure).
- * Window-close and epoch markers follow the batches FIFO on every channel. Every slide is published
- * exactly once with P workers; a thread that did not report in time counts as idle.
+ * Window-close and epoch markers follow the batches FIFO on every channel. Reducer r runs on thread
+ * r mod T: combiners send it their partials thread to thread over credit-bounded channels (a full
+ * reducer queue blocks the combiner, whose record queue then blocks the source), and it sends the
+ * merged results here for the sink. Every slide is published exactly once with P workers and R
+ * reducers; a thread that did not report in time counts as idle.
  */
 export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: RunHooks = {}): Promise<RunResult> {
   const { P, R, slideMs, window } = params;
@@ -47,10 +55,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const k = panesPerWindow(window);
   const needsOutput = sink.needsOutput !== false;
 
-  const collector = new MetricsCollector(P, slideMs);
+  const collector = new MetricsCollector(P, slideMs, R);
   if (partitioner.onSlide) collector.subscribe((r) => partitioner.onSlide!(r));
   if (hooks.onSlide) collector.subscribe(hooks.onSlide);
-  const reducers = Array.from({ length: R }, (_, r) => new Reducer<P>(r, op, P));
+  const merge = params.merge ?? freeMergeStage(R);
   const tracker = partitioner.splitsKeys && op.kind === 'windowed' ? new SplitTracker(workload.numKeys, window) : undefined;
   // Keyed-state migration (global tasks): bin-owner routing, markers in-band, state sent thread to thread.
   const mig = op.kind === 'global' && params.migration ? params.migration : undefined;
@@ -83,7 +91,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const accOf = (slide: number) => {
     const s = slide > published ? slide : published + 1;
     let a = accs.get(s);
-    if (!a) accs.set(s, (a = { acc: new SlideAccumulator(P), reported: new Set() }));
+    if (!a) accs.set(s, (a = { acc: new SlideAccumulator(P, R), reported: new Set() }));
     return a;
   };
   let lastVersion = partitioner.stats().tableVersion;
@@ -152,9 +160,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     for (let w = 0; w < P; w++) await flush(w);
   };
 
-  // Window closes: every channel gets the marker after the window's records.
+  // Window closes: every channel gets the marker after the window's records. A window is complete once
+  // its P combiner emissions and R reducer results arrived.
   let closedThrough = -Infinity;
-  const emissionsPending = new Map<number, number>(); // windowStart -> combiners still to emit
+  const emissionsPending = new Map<number, { left: number; forwarded: number; partials: number; merged: number }>(); // by windowStart
   const closeThrough = async (lastPane: number): Promise<void> => {
     if (op.kind !== 'windowed') {
       closedThrough = lastPane;
@@ -164,7 +173,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     await flushAll();
     for (let lp = closedThrough + 1; lp <= lastPane; lp++) {
       const split = partitioner.splitsKeys ? (tracker ? tracker.splitKeys(lp) : ('all' as const)) : new Int32Array(0);
-      emissionsPending.set((lp - k + 1) * window.slideMs, P);
+      emissionsPending.set((lp - k + 1) * window.slideMs, { left: P + R, forwarded: 0, partials: 0, merged: 0 });
       for (let th = 0; th < T; th++) post(th, { type: 'close', lastPane: lp, split, needsOutput });
     }
     closedThrough = lastPane;
@@ -208,24 +217,32 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         wake();
         return;
       }
-      case 'emission': {
-        for (const [key, out] of m.forwarded) sink.window(m.windowStart, key, out, false);
-        for (let r = 0; r < R; r++) {
-          const part = m.toReducer[r];
-          if (part.length > 0) {
-            mergedPartials += part.length;
-            reducers[r].addPartials(m.windowStart, part.map(([key, enc]) => [key, op.decode(enc)] as [number, P]));
-          }
-          const out = reducers[r].marker(m.windowStart, needsOutput);
-          if (out) for (const [key, o] of out) sink.window(m.windowStart, key, o, true);
+      case 'emission':
+      case 'reduced': {
+        const win = emissionsPending.get(m.windowStart);
+        if (!win) {
+          failure ??= new InvariantError(`window ${m.windowStart} emitted more than P + R times or never closed`, { windowStart: m.windowStart, from: m.type });
+          wake();
+          return;
         }
-        const left = (emissionsPending.get(m.windowStart) ?? 1) - 1;
-        if (left <= 0) {
-          emissionsPending.delete(m.windowStart);
-          // Windows complete in order (every thread emits them in order), so every record taken in a
-          // pane up to this window's first pane is now in completed windows only.
-          requestCommit(Math.round(m.windowStart / window.slideMs));
-        } else emissionsPending.set(m.windowStart, left);
+        if (m.type === 'emission') {
+          for (const [key, out] of m.forwarded) sink.window(m.windowStart, key, out, false);
+          let sent = 0;
+          for (const n of m.sent) sent += n;
+          mergedPartials += sent;
+          win.forwarded += m.forwarded.length;
+          win.partials += sent;
+        } else {
+          for (const [key, out] of m.results) sink.window(m.windowStart, key, out, true);
+          win.merged += m.results.length;
+        }
+        if (--win.left > 0) return;
+        emissionsPending.delete(m.windowStart);
+        const distinct = win.forwarded + win.merged;
+        if (distinct > 0) accOf(Math.floor(elapsed() / slideMs)).acc.replication = (win.forwarded + win.partials) / distinct;
+        // Windows complete in order (every combiner and reducer emits them in order), so every record
+        // taken in a pane up to this window's first pane is now in completed windows only.
+        requestCommit(Math.round(m.windowStart / window.slideMs));
         return;
       }
       case 'metrics': {
@@ -233,11 +250,17 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
         for (const raw of m.workers) {
           a.acc.processed[raw.w] += raw.processed;
           a.acc.busyMs[raw.w] += raw.busyMs;
+          a.acc.backpressuredMs[raw.w] += raw.backpressuredMs;
           a.acc.queueLength[raw.w] = raw.queueLength;
           if (raw.latency.length > 0) {
             a.acc.latency[raw.w].addSparse(raw.latency, raw.latencyMax);
             runLatency.addSparse(raw.latency, raw.latencyMax);
           }
+        }
+        for (const raw of m.reducers) {
+          a.acc.reducerBusyMs[raw.r] += raw.busyMs;
+          a.acc.reducerMerged[raw.r] += raw.merged;
+          a.acc.reducerQueue[raw.r] = raw.queueLength;
         }
         if (m.slide > published) a.reported.add(m.thread); // a late report does not complete the next slide
         publishReady(false);
@@ -288,10 +311,16 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   let prefSlide = 0;
 
   const capacity = Array.from(params.capacity);
+  // Each (combiner, reducer) channel gets an equal share of the reducer's queue, at least one partial.
+  const channelCredits = Math.max(1, Math.min(1 << 30, Math.floor(merge.reducerQueue / P)));
+  const cluster = params.cluster ? { spec: params.cluster.spec, jobSeed: params.cluster.jobSeed } : undefined;
+  const hiddenCost = params.hiddenCostSpec ?? (params.hiddenCost ? { factors: params.hiddenCost } : undefined);
   let ready = 0;
   for (let th = 0; th < T; th++) {
     const workers: number[] = [];
     for (let w = th; w < P; w += T) workers.push(w);
+    const hostedReducers: number[] = [];
+    for (let r = th; r < R; r += T) hostedReducers.push(r);
     const init: ThreadInit = {
       thread: th,
       threads: T,
@@ -303,6 +332,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       capacity: workers.map((w) => capacity[w]),
       operator: params.operator,
       migrationBinBits: mig?.binBits,
+      reducers: hostedReducers,
+      merge: { emitCost: merge.emitCost, mergeCost: merge.mergeCost, reducerCapacity: Array.from(merge.reducerCapacity), channelCredits },
+      ...(cluster ? { cluster } : {}),
+      ...(hiddenCost ? { hiddenCost } : {}),
     };
     const worker = startModuleWorker(entry, init, { youngGenerationMb: params.threadYoungGenMb });
     worker.on('message', (m: FromThread) => {
@@ -321,9 +354,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
     throw failure;
   }
 
-  // Migration: a MessageChannel per pair of threads, so state goes straight from the old owner's thread
-  // to the new owner's (the router only sees install acks).
-  if (mrouter && T > 1) {
+  // A MessageChannel per pair of threads: migrating state goes straight from the old owner's thread to
+  // the new owner's (the router only sees install acks), and partials from a combiner's thread to its
+  // reducer's (the router only sees merged results).
+  if (T > 1 && (mrouter || op.kind === 'windowed')) {
     const ports: Array<Array<MessagePort | null>> = Array.from({ length: T }, () => new Array<MessagePort | null>(T).fill(null));
     for (let a = 0; a < T; a++)
       for (let b = a + 1; b < T; b++) {
