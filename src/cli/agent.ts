@@ -46,7 +46,7 @@ export async function agentCommand(o: AgentCommandOptions): Promise<{ server: Ag
   const token = o.token ?? randomBytes(16).toString('hex');
   const checkpoint = resolveCheckpoint(o.checkpoint ?? 'default');
   // The server validates its options; a problem with one that has a flag is reported under the flag.
-  const flags: Record<string, string> = { 'agentServer.token': '--token', 'agentServer.maxSessions': '--max-sessions', 'agentServer.maxConnections': '--max-connections', 'agentServer.helloTimeoutMs': '--hello-timeout', 'agentServer.sessionTtlMs': '--session-ttl', 'agentServer.host': '--host' };
+  const flags: Record<string, string> = { 'agentServer.token': '--token', 'agentServer.maxSessions': '--max-sessions', 'agentServer.maxConnections': '--max-connections', 'agentServer.helloTimeoutMs': '--hello-timeout', 'agentServer.sessionTtlMs': '--session-ttl', 'agentServer.host': '--host', 'agentServer.checkpoint': '--checkpoint' };
   const server = await startAgentServer({
     host: o.host ?? '127.0.0.1',
     port,
@@ -62,8 +62,8 @@ export async function agentCommand(o: AgentCommandOptions): Promise<{ server: Ag
     const field = e instanceof SasError ? e.context.field : undefined;
     const flag = typeof field === 'string' ? flags[field] : undefined;
     if (!flag || !(e instanceof SasError)) throw e;
-    const what = typeof e.context.expected === 'string' ? e.context.expected : e.message;
-    throw new ConfigError(`${flag}: ${what}${flag === '--token' ? ` (got ${o.token?.length ?? 0})` : ''}`, { field: flag.slice(2) });
+    const what = e.message.startsWith(`${field}: `) ? e.message.slice(String(field).length + 2) : typeof e.context.expected === 'string' ? e.context.expected : e.message;
+    throw new SasError(e.code, `${flag}: ${what}${flag === '--token' ? ` (got ${o.token?.length ?? 0})` : ''}`, { context: { ...e.context, field: flag.slice(2) } });
   });
   return { server, token };
 }

@@ -144,7 +144,7 @@ export function addLearnedCommands(program: Command): void {
     .option('--max-connections <n>', 'open connections at once; more are refused (default 64)')
     .option('--hello-timeout <ms>', 'a connection without a valid hello by then is closed (default 5000)')
     .option('--session-ttl <ms>', 'how long a disconnected named session is kept (default 600000)')
-    .addHelpText('after', '\nStops on SIGINT (exit 130), SIGTERM (143), SIGHUP or the exit of its parent process (129), writing final checkpoints first.')
+    .addHelpText('after', '\nStops on SIGINT (exit 130), SIGTERM (143), SIGHUP or the exit of its parent process (129), writing final checkpoints first.\n')
     .action(async (o: { host: string; port: string; token?: string; checkpoint: string; checkpointDir?: string; evaluate?: boolean; maxSessions?: string; maxConnections?: string; helloTimeout?: string; sessionTtl?: string }) => {
       const { agentCommand, serveUntilStopped } = await import('./agent.js');
       const { server, token } = await agentCommand(o);

@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { z } from 'zod';
-import { ConfigError, FileNotFoundError, ProtocolError, SasError, type ErrorCode } from '../common/errors.js';
+import { CheckpointError, ConfigError, ProtocolError, SasError, type ErrorCode } from '../common/errors.js';
 import { confinedPath } from '../common/safe-dir.js';
 import { parseOrThrow } from '../common/validate.js';
 import { initBackend } from './backend.js';
@@ -162,7 +162,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   // With a checkpoint, the network shape comes from the checkpoint; only training fields are overridden.
   const { hidden: _h, activation: _a, ensembleSize: _e, ...trainingFields } = baseConfig;
   if (opts.checkpoint !== undefined) {
-    if (!existsSync(opts.checkpoint)) throw new FileNotFoundError(opts.checkpoint, 'agentServer.checkpoint: checkpoint');
+    const field = 'agentServer.checkpoint';
+    if (!existsSync(opts.checkpoint)) throw new SasError('FILE_NOT_FOUND', `${field}: checkpoint folder not found: ${opts.checkpoint}`, { context: { field, path: opts.checkpoint } });
+    if (!lstatIsDir(opts.checkpoint)) throw new CheckpointError(`${field}: ${opts.checkpoint} is a file, not a checkpoint folder`, { field, path: opts.checkpoint });
     loadCheckpoint(opts.checkpoint, { overrides: trainingFields }).agent.dispose(); // every check a session's load makes, once
   }
   if (opts.checkpointDir !== undefined && existsSync(opts.checkpointDir) && !lstatIsDir(opts.checkpointDir)) {
