@@ -1,6 +1,7 @@
 // `sas worker`: one distributed worker process; consumes its input partitions until each one ends.
 import { existsSync, readFileSync } from 'node:fs';
 import { ConfigError, FileNotFoundError } from '../common/errors.js';
+import { STOP_EXIT_CODES, watchForStop } from '../common/lifecycle.js';
 import { parseSpec, startWorker, type WorkerSummary } from '../connectors/distributed/index.js';
 
 /** Options of `sas worker`. */
@@ -23,8 +24,9 @@ export function intOption(v: string | number | undefined, name: string, min: num
 
 /**
  * Runs worker `index` of `of` for the job file written by the driver (`sas distributed`). Resolves
- * with its summary once all its partitions read their end control record; SIGTERM/SIGINT stop it
- * without committing beyond the last window close (a restart resumes there).
+ * with its summary once all its partitions read their end control record; SIGTERM/SIGINT/SIGHUP and the
+ * exit of its parent stop it without committing beyond the last window close (a restart resumes
+ * there), exiting 143/130/129.
  */
 export async function workerCommand(file: string, o: WorkerCommandOptions): Promise<WorkerSummary> {
   if (!existsSync(file)) throw new FileNotFoundError(file, 'worker job file');
@@ -38,16 +40,13 @@ export async function workerCommand(file: string, o: WorkerCommandOptions): Prom
   if (o.index >= o.of) throw new ConfigError(`--index: expected an integer below --of (${o.of}), got ${o.index}`, { field: 'index', expected: `< ${o.of}`, got: o.index });
   const log = o.quiet ? undefined : (line: string) => process.stderr.write(`[worker ${o.index}/${o.of}] ${line}\n`);
   const w = await startWorker(spec, { index: o.index, of: o.of, crashBeforeCommitAfterWindows: o.crashBeforeCommitAfterWindows, crashBeforeMarkerAtWindow: o.crashBeforeMarkerAtWindow, log });
-  const onSignal = (): void => {
-    void w.stop().then(() => process.exit(143));
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // Signals, and the driver's death (a SIGKILLed `sas distributed` cannot stop its workers), stop the worker.
+  const watch = watchForStop();
+  void watch.stopped.then((reason) => w.stop().then(() => process.exit(STOP_EXIT_CODES[reason])));
   try {
     return await w.done;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    watch.dispose();
     await w.stop();
   }
 }
