@@ -289,3 +289,10 @@ export function settingMeasure(s: Pick<Setting, 'workloads'>): 'max throughput' 
   const measures = new Set(s.workloads.flatMap((w) => w.rows.map((r) => r.measure)));
   return measures.size === 1 && measures.has('max') ? 'max throughput' : measures.has('max') ? 'max or sustained throughput' : 'sustained throughput';
 }
+
+/** Each run's ideal (its workload group's, see {@link WorkloadGroup.ideal}), by run id. */
+export function idealsByRun(summary: ComparisonSummary): Map<string, Ideal | null> {
+  const out = new Map<string, Ideal | null>();
+  for (const s of summary.settings) for (const w of s.workloads) for (const r of w.runs) out.set(r.id, w.ideal);
+  return out;
+}

@@ -20,7 +20,7 @@ export interface RenderedChart {
 }
 
 /** Heat-map cell size (px). */
-const CELL_W = 76;
+const CELL_W = 66;
 const CELL_H = 24;
 /** Small multiples: panel size (px) and panels per row. */
 const PANEL_W = 210;

@@ -1,14 +1,15 @@
 // results.csv: one row per run, flattened summary, fixed column order (documented in docs/report.md).
 import { canonicalJson, csvField } from './format.js';
-import type { CompareResults, RunResult } from './types.js';
+import type { Cell, CompareResults, RunResult } from './types.js';
 
 const num = (x: number | null | undefined): string => (x === null || x === undefined ? '' : String(x));
 
 /**
- * The columns of results.csv, in order, with how each is read from a run. Append new columns at the
- * end only, so that scripts indexing columns keep working.
+ * The columns of results.csv, in order, with how each is read from a run and its cell (the
+ * `results.cells` entry of its task, workload label, P and clock; undefined when there is none).
+ * Append new columns at the end only, so that scripts indexing columns keep working.
  */
-export const CSV_COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => string]> = [
+export const CSV_COLUMNS: ReadonlyArray<readonly [string, (r: RunResult, cell: Cell | undefined) => string]> = [
   ['id', (r) => r.id],
   ['partitioner', (r) => r.partitioner],
   ['workload', (r) => r.workload.name],
@@ -39,6 +40,9 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => stri
   ['node', (r) => r.machine.node],
   ['platform', (r) => r.machine.platform],
   ['arch', (r) => r.machine.arch],
+  ['workload_label', (r) => r.workloadLabel ?? ''],
+  ['ideal', (_r, c) => num(c?.ideal)],
+  ['max_throughput_over_ideal', (r, c) => (r.summary.maxThroughput !== undefined && c?.ideal ? String(r.summary.maxThroughput / c.ideal) : '')],
 ];
 
 /**
@@ -47,6 +51,11 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [string, (r: RunResult) => stri
  */
 export function renderCsv(results: CompareResults): string {
   const lines = [CSV_COLUMNS.map(([name]) => name).join(',')];
-  for (const run of results.runs) lines.push(CSV_COLUMNS.map(([, get]) => csvField(get(run))).join(','));
+  const key = (task: string, workload: string, P: number, clock: string): string => JSON.stringify([task, workload, P, clock]);
+  const cells = new Map((results.cells ?? []).map((c) => [key(c.task, c.workload, c.P, c.clock), c]));
+  for (const run of results.runs) {
+    const cell = run.workloadLabel === undefined ? undefined : cells.get(key(run.task.name, run.workloadLabel, run.P, run.clock));
+    lines.push(CSV_COLUMNS.map(([, get]) => csvField(get(run, cell))).join(','));
+  }
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,9 @@ import {
   HASH_PARTITIONER,
   heatmapCells,
   IDEAL_WORKLOAD,
+  idealsByRun,
   MEAN_COLUMN,
+  runThroughput,
   settingMeasure,
   summarize,
   type ComparisonSummary,
@@ -45,6 +47,9 @@ export function rowCells(r: PartitionerRow): string[] {
     fixed(r.replication, 3),
   ];
 }
+
+/** `x` ÷ the ideal's throughput; null without one. */
+const relTo = (x: number, ideal: Ideal | null): number | null => (ideal?.throughput ? x / ideal.throughput : null);
 
 const pct = (x: number): string => `${fixed(x * 100, 0)} %`;
 
@@ -213,9 +218,10 @@ export function renderMarkdown(results: CompareResults): string {
   for (const s of summary.settings) out.push('', settingSection(s));
 
   out.push('', '## Runs', '', 'Each run’s full resolved config is in results.json (`runs[i].config`).', '');
+  const ideals = idealsByRun(summary);
   out.push(
     table(
-      ['id', 'partitioner', 'workload', 'task', 'clock', 'P', 'seed', 'rep', 'throughput (rec/s)', 'measure', 'started', 'duration (ms)'],
+      ['id', 'partitioner', 'workload', 'task', 'clock', 'P', 'seed', 'rep', 'throughput (rec/s)', 'measure', '÷ ideal', 'started', 'duration (ms)'],
       runs.map((r) => [
         r.id,
         r.partitioner,
@@ -225,8 +231,9 @@ export function renderMarkdown(results: CompareResults): string {
         String(r.P),
         String(r.seed),
         String(r.repetition),
-        fixed(r.summary.maxThroughput ?? r.summary.sustainedThroughput, 0),
+        fixed(runThroughput(r), 0),
         r.summary.maxThroughput === undefined ? 'sustained' : 'max',
+        fixed(relTo(runThroughput(r), ideals.get(r.id) ?? null), 3),
         r.startedAt,
         fixed(r.durationMs, 0),
       ]),

@@ -62,6 +62,21 @@ describe('ideal from results.cells', () => {
   });
 });
 
+describe('every max throughput gets a ÷ ideal', () => {
+  it('in the runs table and in results.csv (from the cells; empty without one)', async () => {
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    // run-0: hash on uniform, 1100 / 1250; run-12: t-digest, unlimited capacity.
+    expect(md).toMatch(/\| run-0 \| hash \| uniform\(numKeys=1000\) \|.*\| 1100 \| max \| 0\.880 \|/);
+    expect(md).toMatch(/\| run-12 \| pkg \|.*\| 640 \| sustained \| n\/a \|/);
+    const csv = (await readFile(join(dir, 'results.csv'), 'utf8')).split('\n');
+    const header = csv[0].split(',');
+    expect(header.slice(-3)).toEqual(['workload_label', 'ideal', 'max_throughput_over_ideal']);
+    expect(csv.find((l) => l.startsWith('run-0,'))!.endsWith(',uniform,1250,0.88')).toBe(true);
+    expect(csv.find((l) => l.startsWith('run-7,'))!.endsWith(',zipf-1.5,1000,0.5')).toBe(true);
+    expect(csv.find((l) => l.startsWith('run-12,'))!.endsWith(',zipf-1.5,,')).toBe(true);
+  });
+});
+
 describe('heat map', () => {
   it('cells = max throughput ÷ ideal per partitioner × workload, rows by mean, best per column', () => {
     const s = summarize(syntheticResultsWithCells()).settings[0];
