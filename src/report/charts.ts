@@ -205,7 +205,7 @@ function smallMultiples(series: Map<string, readonly { t: number; value: number 
         },
         {
           transform: [{ filter: "datum.kind === 'line'" }],
-          mark: { type: 'line', point: longest <= 60, strokeWidth: 2, color: LINE },
+          mark: { type: 'line', point: longest <= 60 ? { color: LINE, size: 18 } : false, strokeWidth: 2, color: LINE },
           encoding: { x, y: { field: 'value', type: 'quantitative', scale: yScale, axis: yAxis, title: yTitle } },
         },
       ],
