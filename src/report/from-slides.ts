@@ -5,7 +5,7 @@ import { finiteOrNull, type RunSummary, type TimelinePoint } from './types.js';
 
 /** Options of {@link summaryFromSlides}. */
 export interface SlideSummaryOptions {
-  /** Leading slides left out of the summary (warm-up). Default 0. The timeline keeps every slide. */
+  /** Leading slides left out of the summary (warm-up). Default 0. The timeline keeps them (it drops only the drain). */
   readonly warmupSlides?: number;
 }
 
