@@ -117,7 +117,8 @@ describe('SAC-N', () => {
         const action = [rng.next(), rng.next(), rng.next()];
         agent.replay.add({ obs, action, reward: (action[0] + action[1] + action[2]) / 3, nextObs: obs, done: false });
       }
-      for (let i = 0; i < 200; i++) agent.update();
+      // 60 updates: free is already ~0.47 (as after 200) and pulled ~0, at seeds 6, 7 and 8
+      for (let i = 0; i < 60; i++) agent.update();
       const a = agent.act([0.5, 0.5, 0.5, 0.5], { deterministic: true });
       agent.dispose();
       return Array.from(a).reduce((s, v) => s + (v - 0.5), 0) / a.length;
@@ -128,23 +129,25 @@ describe('SAC-N', () => {
     expect(Math.abs(pulled)).toBeLessThan(free / 3);
   });
 
-  it('improves the routing reward over a short run on the simulator', () => {
+  it('improves the routing reward over a short run on the simulator', { timeout: 30_000 }, () => {
+    // 400 steps of a [32, 32] agent: the late − early gain is 0.62–0.75 over three seed pairs (700 steps
+    // of a [64, 64] one gave 0.53–0.75 in 3x the time); without actor updates it is 0.00–0.05.
     const env = new SimEnv({ numWorkers: 8, numHotKeys: 4, numKeys: 1000, episodeLength: 32, seed: 1 });
-    const cfg = resolveAgentConfig('sac', { hidden: [64, 64], batchSize: 64, actorLr: 3e-4, tau: 5e-3, learningStarts: 64, seed: 3 });
+    const cfg = resolveAgentConfig('sac', { hidden: [32, 32], batchSize: 32, actorLr: 3e-4, tau: 5e-3, learningStarts: 64, seed: 3 });
     const agent = new SacAgent(cfg, { obsDim: env.obsDim, actionDim: env.actionDim });
-    const { rewards } = run(agent, env, 700);
+    const { rewards } = run(agent, env, 400);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const early = mean(rewards.slice(0, 150));
-    const late = mean(rewards.slice(-150));
+    const early = mean(rewards.slice(0, 100));
+    const late = mean(rewards.slice(-100));
     expect(late).toBeGreaterThan(early + 0.15);
     agent.dispose();
   });
 });
 
 describe('CQL-N', () => {
-  it('runs 200 steps with finite losses, behaviour cloning first, no tensor leak', () => {
+  it('runs 60 steps with finite losses, behaviour cloning first, no tensor leak', () => {
     const env = new SimEnv({ numWorkers: 6, numHotKeys: 3, numKeys: 500, seed: 3 });
-    const cfg = resolveAgentConfig('offline', { ...tiny, seed: 2, cql: { bcIters: 50, numActions: 4 } });
+    const cfg = resolveAgentConfig('offline', { ...tiny, seed: 2, cql: { bcIters: 20, numActions: 4 } });
     const agent = new CqlAgent(cfg, { obsDim: env.obsDim, actionDim: env.actionDim });
     const rng = new Rng(11);
     let obs = env.reset();
@@ -156,15 +159,15 @@ describe('CQL-N', () => {
     }
     const ms = [agent.update(), agent.update()];
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 198; i++) ms.push(agent.update());
+    for (let i = 0; i < 58; i++) ms.push(agent.update());
     expect(tf.memory().numTensors).toBe(before);
     for (const m of ms) for (const [k, v] of Object.entries(m)) expect(Number.isFinite(v), k).toBe(true);
     expect(ms[0].bc).toBe(1);
-    expect(ms[49].bc).toBe(1);
-    expect(ms[50].bc).toBe(0);
+    expect(ms[19].bc).toBe(1);
+    expect(ms[20].bc).toBe(0);
     expect(ms.every((m) => 'cql_loss' in m && 'cql_logsumexp' in m)).toBe(true);
     // The conservative gap logsumexp − Q(data) is non-negative in expectation; its weighted sum is the term.
-    expect(ms[199].cql_logsumexp).toBeGreaterThan(ms[199].q_mean);
+    expect(ms[59].cql_logsumexp).toBeGreaterThan(ms[59].q_mean);
     agent.dispose();
   });
 });
