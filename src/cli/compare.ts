@@ -1,5 +1,4 @@
 // `sas compare`: every partitioner × workload × task × repetition, max throughput plus a fixed-rate run, and a report.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, SasError } from '../common/errors.js';
@@ -230,7 +229,3 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
   }
 }
 
-/** Reads a results.json (used by tests). */
-export function readResults(dir: string): CompareResults {
-  return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as CompareResults;
-}

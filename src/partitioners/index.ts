@@ -1,6 +1,6 @@
 // Public surface of the partitioners subsystem.
-export type { Partitioner, PartitionerContext, PartitionerFactory, PartitionerStats } from './types.js';
-export { createPartitioner, partitionerNames, partitionerSpec, parsePartitionerParams, registerPartitioner } from './registry.js';
+export type { Partitioner, PartitionerContext, PartitionerStats } from './types.js';
+export { createPartitioner, partitionerNames, partitionerSpec, parsePartitionerParams } from './registry.js';
 export type { PartitionerSpec } from './registry.js';
 export type { HotAwarePartitioner } from './dagreedy.js';
 export type { DChoicesPartitioner } from './d-choices.js';

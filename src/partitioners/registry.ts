@@ -50,11 +50,6 @@ const REGISTRY = new Registry<PartitionerSpec>('partitioner', [
   { name: 'saspartitioner-adaptive', summary: 'saspartitioner switching to the checkpoint whose Zipf top-k is nearest', params: sasAdaptiveParams, create: (ctx, p) => createSasAdaptive(ctx, p) },
 ]);
 
-/** Registers a partitioner (used by each partitioner module's entry in `index.ts`). */
-export function registerPartitioner(spec: PartitionerSpec): void {
-  REGISTRY.register(spec);
-}
-
 /** All registered names, in registration order. */
 export function partitionerNames(): string[] {
   return REGISTRY.names();

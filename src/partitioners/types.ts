@@ -55,5 +55,3 @@ export interface Partitioner {
   stats(): PartitionerStats;
 }
 
-/** Creates a partitioner from its validated parameters. */
-export type PartitionerFactory<Params = Record<string, unknown>> = (ctx: PartitionerContext, params: Params) => Partitioner;

@@ -49,5 +49,4 @@ export { startAgentServer, agentServerOptionsSchema } from './server.js';
 export type { AgentServer, AgentServerOptions, AgentServerEvent } from './server.js';
 export { AgentClient, backoffDelay, DEFAULT_BACKOFF } from './client.js';
 export type { AgentClientOptions, AgentClientStats, BackoffOptions } from './client.js';
-export { createSacAgent } from './factory.js';
 export { MetricWindow } from './metric-window.js';

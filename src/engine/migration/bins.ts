@@ -42,9 +42,6 @@ export const BinningConfigSchema = z
   })
   .strict();
 
-/** Validated binning config. */
-export type BinningConfig = z.infer<typeof BinningConfigSchema>;
-
 /**
  * A validated key → bin function with its parameters. Invariant: `binOf(k) < numBins`, where
  * numBins = 2^binBits hashed bins + one bin per isolated key.

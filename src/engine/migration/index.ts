@@ -1,5 +1,5 @@
 // Public surface of keyed-state migration: bins, state store, planner, plan validation, protocol, metrics.
-export { BinMap, type BinMove, type Binning, type BinningConfig, BinningConfigSchema, MAX_BIN_BITS, binOf, createBinning, diffMaps } from './bins.js';
+export { BinMap, type BinMove, type Binning, BinningConfigSchema, MAX_BIN_BITS, binOf, createBinning, diffMaps } from './bins.js';
 export { type BinEntries, type ExportedBin, KeyedStateStore, type PackedEntries, entriesBytes, entryCount, entryPairs, estimateBytes, filterEntries, isPacked } from './state-store.js';
 export { type BipartiteEdges, maxBipartiteMatching } from './matching.js';
 export {

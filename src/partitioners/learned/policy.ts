@@ -42,9 +42,3 @@ export function preparedPolicy(id: string): LearnedPolicy | undefined {
   return prepared.get(id);
 }
 
-/** Forgets the policy registered under `id` (returns it). */
-export function unregisterPolicy(id: string): LearnedPolicy | undefined {
-  const p = prepared.get(id);
-  prepared.delete(id);
-  return p;
-}

@@ -19,11 +19,6 @@ export function murmurWorker(key: number, seed: number, n: number): number {
   return r < 0 ? r + n : r | 0;
 }
 
-/** `key mod n` for a non-negative key (Dalton/SaS baselines' cold route; see partitioners.md §1 pitfall 1). */
-export function modWorker(key: number, n: number): number {
-  return key % n;
-}
-
 /** The golden ratio conjugate φ = (√5 − 1)/2 used by Knuth multiplicative hashing. */
 export const PHI = (Math.sqrt(5) - 1) / 2;
 
