@@ -1,10 +1,9 @@
 // Machine and code-version info stamped on every result so that a run can be reproduced.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InvariantError } from '../common/errors.js';
+import { join } from 'node:path';
+import { packageRoot } from '../common/package-root.js';
 import type { MachineInfo, VersionInfo } from './types.js';
 
 /** Info about the current machine and Node.js runtime. */
@@ -20,23 +19,7 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/**
- * The directory holding this project's package.json (name "sas-partitioner"), found by walking up
- * from `start` (default: this file, so it works from src/ under tsx and from dist/src/).
- */
-export function packageRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = start;
-  for (;;) {
-    const pj = join(dir, 'package.json');
-    if (existsSync(pj)) {
-      const parsed = JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown };
-      if (parsed.name === 'sas-partitioner') return dir;
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new InvariantError('package.json of sas-partitioner not found above ' + start, { start });
-    dir = up;
-  }
-}
+export { packageRoot };
 
 function git(args: string[], cwd: string): string | undefined {
   try {

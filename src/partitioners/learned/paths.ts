@@ -1,7 +1,7 @@
 // Where checkpoints live: the shipped `checkpoints/default` next to package.json, or a path the user gives.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../common/package-root.js';
 import type { Mask } from '../../rl-agent/mask.js';
 
 /** Name that selects the shipped checkpoint. */
@@ -15,17 +15,7 @@ export const NO_CHECKPOINT = 'none';
  */
 export const PRIOR_CHECKPOINT = 'prior';
 
-/** The package root: the nearest ancestor of this file that holds package.json (works from src/ and dist/). */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return process.cwd();
-}
+export { packageRoot };
 
 /**
  * The directory of checkpoint `spec`: `default` and `prior` → `<package root>/checkpoints/default`; `none` →
