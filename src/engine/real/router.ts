@@ -50,7 +50,9 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const { partitioner, op, workload, sink, clock, pull } = parts;
   const T = Math.max(1, Math.min(params.threads, P));
   const B = Math.max(1, Math.min(params.batchSize ?? 512, params.queueCapacity));
-  const maxInflight = Math.max(1, Math.floor(params.queueCapacity / B));
+  // Credits count records, as the virtual clock's queues do: a worker has at most queueCapacity records
+  // sent and not yet started (a batch is never larger: B <= queueCapacity).
+  const Q = params.queueCapacity;
   const grace = params.graceMs ?? 250;
   const k = panesPerWindow(window);
   const needsOutput = sink.needsOutput !== false;
@@ -125,7 +127,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const bufTimes: Float64Array[] = [];
   const fill = new Int32Array(P);
   const bufEpoch = new Int32Array(P);
-  const inflight = new Int32Array(P);
+  const inflight = new Int32Array(P); // records sent to worker w and not yet started there
   // Batch arrays travel to the thread (transferred) and come back with the credit, to be refilled.
   const spare: Array<{ keys: Int32Array; payloads: Int32Array; times: Float64Array }> = [];
   const newBuffers = (w: number): void => {
@@ -137,9 +139,10 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   for (let w = 0; w < P; w++) newBuffers(w);
   const post = (th: number, m: ToThread, transfer: Array<ArrayBuffer | MessagePort> = []): void => threads[th].postMessage(m, transfer);
 
-  const waitCredit = async (w: number): Promise<void> => {
+  const noCredit = (w: number, n: number): boolean => inflight[w] > 0 && inflight[w] + n > Q;
+  const waitCredit = async (w: number, n: number): Promise<void> => {
     const b0 = performance.now();
-    while (inflight[w] >= maxInflight && !failure) await new Promise<void>((res) => (wakeAll = res));
+    while (noCredit(w, n) && !failure) await new Promise<void>((res) => (wakeAll = res));
     const blocked = performance.now() - b0;
     accOf(Math.floor(elapsed() / slideMs)).acc.sourceBackpressuredMs += blocked;
     if (failure) throw failure;
@@ -147,13 +150,13 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const flush = async (w: number): Promise<void> => {
     const n = fill[w];
     if (n === 0) return;
-    if (inflight[w] >= maxInflight) await waitCredit(w);
+    if (noCredit(w, n)) await waitCredit(w, n);
     const keys = bufKeys[w];
     const payloads = bufPayloads[w];
     const times = bufTimes[w];
     newBuffers(w);
     fill[w] = 0;
-    inflight[w]++;
+    inflight[w] += n;
     post(hostOf(w), { type: 'batch', w, n, epoch: bufEpoch[w], keys, payloads, times }, [keys.buffer as ArrayBuffer, payloads.buffer as ArrayBuffer, times.buffer as ArrayBuffer]);
   };
   const flushAll = async (): Promise<void> => {
@@ -211,7 +214,7 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
   const onMessage = (m: FromThread): void => {
     switch (m.type) {
       case 'credit': {
-        inflight[m.w]--;
+        inflight[m.w] -= m.records;
         const b = m.buffers;
         if (b && b.keys.length === B && b.payloads.length === B && b.times.length === B) spare.push(b);
         wake();
