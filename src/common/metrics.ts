@@ -5,7 +5,7 @@
 export interface WorkerSlideMetrics {
   /** Worker index in [0, P). */
   readonly worker: number;
-  /** `worker.records_in`: records the worker finished processing in this slide. */
+  /** `worker.records_in`: records routed to the worker's queue in this slide (docs/metrics.md). */
   readonly recordsIn: number;
   /** `worker.busy_ms`: ms per second spent processing (0..1000). */
   readonly busyMs: number;

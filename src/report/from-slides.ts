@@ -60,7 +60,8 @@ function meanFinite(xs: readonly number[]): number | null {
  * - latencyP50Ms / latencyP99Ms: mean of the slides' job percentiles weighted by the records finished
  *   in each slide (an approximation of the run's percentile; pass the exact value from a run-wide
  *   histogram instead when the engine has one); null when no record finished;
- * - perWorkerLoad: per worker, the sum of `recordsIn` over those slides.
+ * - stateKeys / stateBytes: means of `job.state_keys` / `job.state_bytes`, when the engine reports them;
+ * - perWorkerLoad: per worker, the sum of `recordsIn` over those slides (records routed to it).
  * Throws DataError when no slide is left after the warm-up.
  */
 export function summaryFromSlides(reports: readonly SlideReport[], options: SlideSummaryOptions = {}): Omit<RunSummary, 'maxThroughput'> {
@@ -95,6 +96,9 @@ export function summaryFromSlides(reports: readonly SlideReport[], options: Slid
     nmadBusy: m((r) => r.job.nmadBusy),
     imbalanceCount: m((r) => r.job.imbalanceCount),
     replication: meanFinite(measured.map((r) => r.job.replication)),
+    ...(measured.some((r) => r.job.stateKeys !== undefined)
+      ? { stateKeys: meanFinite(measured.map((r) => r.job.stateKeys ?? Number.NaN)), stateBytes: meanFinite(measured.map((r) => r.job.stateBytes ?? Number.NaN)) }
+      : {}),
     perWorkerLoad,
   };
 }

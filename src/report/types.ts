@@ -61,6 +61,10 @@ export const RunSummarySchema = z.strictObject({
    * when no slide measured it (e.g. an engine that does not track keys), never a made-up 0.
    */
   replication: nonNegative.nullable(),
+  /** Mean `job.state_keys` (keys held by all workers, a split key once per worker holding it); absent when not measured. */
+  stateKeys: nonNegative.nullable().optional(),
+  /** Mean `job.state_bytes` (estimated); absent when not measured. */
+  stateBytes: nonNegative.nullable().optional(),
   /** Records processed by each worker over the run (length P). */
   perWorkerLoad: z.array(nonNegative),
 });
