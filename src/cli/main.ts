@@ -5,6 +5,7 @@ import { loadJobConfig } from '../engine/config.js';
 import { partitionerNames } from '../partitioners/index.js';
 import { taskNames, workloadNames } from '../tasks/index.js';
 import { runCommand } from './run.js';
+import { corruptModeFromEnv, VerifyMismatch } from './verify.js';
 import { stressCommand } from './stress.js';
 import { compareCommand, loadCompareConfig } from './compare.js';
 import { maxThroughputCommand } from './max-throughput.js';
@@ -27,8 +28,9 @@ export function listOption(value: string, flag: string): string[] {
   return items;
 }
 
-/** Exit code for an error: 2 for bad input (and command-line usage errors), 1 for anything else. */
+/** Exit code for an error: 2 for bad input (and command-line usage errors), 3 for a failed `--verify`, 1 for anything else. */
 export function exitCodeOf(e: unknown): number {
+  if (e instanceof VerifyMismatch) return 3;
   if (e instanceof SasError) return USER_ERROR_CODES.includes(e.code) ? 2 : 1;
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
   return 1;
@@ -57,15 +59,18 @@ export function buildProgram(): Command {
     .option('--no-write', 'do not write results to disk')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the summary as JSON instead of a table')
-    .action(async (o: { config?: string; set: string[]; partitioner?: string; clock?: string; out?: string; write: boolean; quiet?: boolean; json?: boolean }) => {
+    .option('--verify', 'compare the final results with the single-threaded reference; exit 3 on a difference (test-sized runs: keeps every record)')
+    .action(async (o: { config?: string; set: string[]; partitioner?: string; clock?: string; out?: string; write: boolean; quiet?: boolean; json?: boolean; verify?: boolean }) => {
       const sets = [...o.set];
       if (o.partitioner) sets.push(`partitioner.name=${o.partitioner}`);
       if (o.clock) sets.push(`clock=${o.clock}`);
       if (o.out) sets.push(`output.dir=${o.out}`);
       const cfg = loadJobConfig(o.config, sets);
       await preloadLearned(cfg);
-      const { result, text } = await runCommand(cfg, { quiet: o.quiet, write: o.write });
-      process.stdout.write((o.json ? JSON.stringify(result.summary, null, 2) : text) + '\n');
+      const corrupt = o.verify ? corruptModeFromEnv(process.env.SAS_TEST_CORRUPT_RESULT) : undefined; // test-only seam (verify.ts)
+      const { result, text, verified } = await runCommand(cfg, { quiet: o.quiet, write: o.write, verify: o.verify, corrupt });
+      process.stdout.write((o.json ? JSON.stringify(verified === undefined ? result.summary : { ...result.summary, verified }, null, 2) : text) + '\n');
+      if (verified !== undefined && verified !== 'exact') throw new VerifyMismatch(verified);
     });
   program
     .command('stress')
@@ -174,6 +179,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return exitCodeOf(e); // commander printed the message (outputError) or the help
+    if (e instanceof VerifyMismatch) {
+      process.stderr.write(`verify: ${e.message}\n`); // the differences are on stdout
+      return exitCodeOf(e);
+    }
     if (e instanceof SasError) {
       process.stderr.write(`error [${e.code}]: ${e.message}\n`);
     } else {

@@ -6,7 +6,8 @@ import type { RunResult as EngineRun } from '../engine/types.js';
 import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
 import { defaultRunName, ResultsDir, type ResultsDirOptions } from './output.js';
 import { createProgress } from './progress.js';
-import { formatSummary } from './summary.js';
+import { formatSummary, formatVerified } from './summary.js';
+import { checkVerifiable, Verifier, type CorruptMode, type Verified } from './verify.js';
 
 /** Options of one run besides the config. */
 export interface RunOptions {
@@ -16,6 +17,13 @@ export interface RunOptions {
   readonly repetition?: number;
   /** Opens the results' write streams (a seam for tests that make writes fail; default createWriteStream). */
   readonly createStream?: ResultsDirOptions['createStream'];
+  /**
+   * Compare the final results with the single-threaded reference (`sas run --verify`): keeps every
+   * record and result in memory, refused above VERIFY_RECORD_LIMIT records (verify.ts).
+   */
+  readonly verify?: boolean;
+  /** Test seam of `--verify` only (SAS_TEST_CORRUPT_RESULT): alter or drop the first result. */
+  readonly corrupt?: CorruptMode;
 }
 
 /**
@@ -51,6 +59,12 @@ export function meanBusy(reports: EngineRun['reports']): number[] {
   return out;
 }
 
+/** "N plans, M bins moved" for the summary table. */
+function describeMigrations(ms: EngineRun['migrations']): string {
+  const moves = ms.reduce((a, m) => a + m.moves, 0);
+  return `${ms.length} plan(s), ${moves.toLocaleString('en-US')} bin(s) moved`;
+}
+
 /** Converts an engine run into the report's RunResult (summary, timeline, config, version, machine). */
 export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id: string, repetition = 0): RunResult {
   const steady = steadySlides(res);
@@ -78,8 +92,14 @@ export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id:
  * Runs `cfg` and writes `<output.dir>/<name>/{config.json, metrics.jsonl, summary.json}` atomically.
  * Everything is validated before the folder is created. Returns the report-model result.
  */
-export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise<{ result: RunResult; dir?: string; text: string; kafka?: KafkaRunIOStats }> {
+export async function runCommand(
+  cfg: JobConfig,
+  opts: RunOptions = {},
+): Promise<{ result: RunResult; dir?: string; text: string; kafka?: KafkaRunIOStats; verified?: Verified }> {
   let job = buildJob(cfg); // validates names and params, loads data files
+  if (opts.verify) checkVerifiable(cfg);
+  const verifier = opts.verify ? new Verifier(job, opts.corrupt) : undefined;
+  if (verifier) job = withIO(job, { sink: verifier.sink() });
   const skippedNote = describeSkipped(job.parts.workload);
   if (skippedNote && !opts.quiet) process.stderr.write(`warning: ${skippedNote}\n`);
   const write = opts.write ?? cfg.output.metrics;
@@ -92,7 +112,7 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
     out?.writeJson('config.json', cfg);
     if (cfg.source.kind === 'kafka' || cfg.sink.kind === 'kafka') {
       io = await openKafkaRunIO(cfg, job.parts.workload.numKeys);
-      job = withIO(job, io);
+      job = withIO(job, verifier ? { pull: io.pull, sink: verifier.sink(io.sink) } : io); // the Kafka sink's results are teed into the verifier
     }
     let last = '';
     const res = await runJob(job, {
@@ -102,6 +122,7 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
       },
       onProgress: (f) => progress.update(f, last),
       shouldStop: () => out?.failed ?? false, // a failed results write (disk full) ends the run early
+      ...(verifier ? { recordInput: verifier.input } : {}), // every record as the engine takes it (generated or consumed from Kafka)
     });
     progress.stop();
     out?.throwIfFailed();
@@ -109,6 +130,8 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
     io = undefined;
     if (ioStats) out?.writeJson('kafka.json', ioStats);
     const result = toRunResult(cfg, res, startedAt, out?.name ?? name, opts.repetition);
+    const verified = verifier?.result();
+    if (verified !== undefined) out?.writeJson('verify.json', { verified });
     out?.writeJson('summary.json', result);
     const wanted = out?.finalPath;
     const dir = await out?.commit();
@@ -122,10 +145,11 @@ export async function runCommand(cfg: JobConfig, opts: RunOptions = {}): Promise
         'target rate': cfg.source.rate === 'unthrottled' ? 'unthrottled' : Array.isArray(cfg.source.rate) ? 'schedule' : `${cfg.source.rate.toLocaleString('en-US')} records/s`,
         ...(skippedNote ? { 'skipped lines': skippedNote } : {}),
         ...(ioStats ? describeKafkaRunIO(ioStats) : {}),
+        ...(res.migrations.length > 0 ? { migrations: describeMigrations(res.migrations) } : {}),
         ...(dir ? { results: dir } : {}),
       },
     );
-    return { result, dir, text, kafka: ioStats };
+    return { result, dir, text: verified === undefined ? text : `${text}\n${formatVerified(verified, res.records)}`, kafka: ioStats, verified };
   } catch (e) {
     progress.stop();
     await io?.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 // The readable end-of-run table printed by `sas run`.
 import type { RunSummary } from '../report/index.js';
+import type { Verified } from './verify.js';
 
 const fmt = (x: number | null | undefined, digits = 2): string =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -36,4 +37,28 @@ export function formatSummary(title: string, s: RunSummary, busy: readonly numbe
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return [title, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n');
+}
+
+/** A value as short JSON for a difference line (at most `max` characters). */
+function short(v: unknown, max = 80): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+/** The text `sas run --verify` prints: `verified: exact (…)`, or the count and the first differences. */
+export function formatVerified(v: Verified, records: number): string {
+  if (v === 'exact') return `verified: exact (every result equals the single-threaded reference over ${records.toLocaleString('en-US')} records)`;
+  const lines = [`verified: FAILED, ${v.differences.toLocaleString('en-US')} of ${v.results.toLocaleString('en-US')} results differ from the single-threaded reference (first ${v.first.length}):`];
+  for (const d of v.first) {
+    const where = d.window === null ? `key ${d.key}` : `window ${d.window} key ${d.key}`;
+    const what =
+      d.kind === 'missing' ? `missing, expected ${short(d.expected)}`
+      : d.kind === 'extra' ? `not in the reference, got ${short(d.got)}`
+      : d.kind === 'duplicate' ? `produced twice, again ${short(d.got)}`
+      : d.entry !== undefined
+        ? `entry ${d.entry} of ${d.entries!.expected}${d.entries!.got === d.entries!.expected ? '' : ` (got ${d.entries!.got})`}: expected ${short(d.expected)}, got ${short(d.got)}`
+        : `expected ${short(d.expected)}, got ${short(d.got)}`;
+    lines.push(`  ${where}: ${what}`);
+  }
+  return lines.join('\n');
 }

@@ -52,3 +52,34 @@ export class CollectingSink implements Sink {
     this.state.set(key, output);
   }
 }
+
+/**
+ * Hands every result to `primary` and then to `copy` (e.g. a Kafka sink and an in-process collector
+ * for `sas run --verify`). Flushing and backpressure are the primary's: `flush` exists only when the
+ * primary has one, `backlogged` is the primary's. Outputs are always built (the copy needs them).
+ */
+export class TeeSink implements Sink {
+  readonly needsOutput = true;
+  readonly flush?: () => Promise<void>;
+
+  constructor(
+    private readonly primary: Sink,
+    private readonly copy: Sink,
+  ) {
+    if (primary.flush) this.flush = () => primary.flush!();
+  }
+
+  get backlogged(): boolean {
+    return this.primary.backlogged ?? false;
+  }
+
+  window(windowStart: number, key: number, output: unknown, viaReducer: boolean): void {
+    this.primary.window(windowStart, key, output, viaReducer);
+    this.copy.window(windowStart, key, output, viaReducer);
+  }
+
+  finalState(key: number, output: unknown): void {
+    this.primary.finalState(key, output);
+    this.copy.finalState(key, output);
+  }
+}
