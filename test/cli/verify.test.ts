@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { checkVerifiable, corruptModeFromEnv, VERIFY_RECORD_LIMIT, verifyRecordBound, type Verified } from '../../src/cli/verify.js';
+import { checkVerifiable, corruptModeFromEnv, Verifier, VERIFY_RECORD_LIMIT, VERIFY_SHOWN, verifyRecordBound, type Verified } from '../../src/cli/verify.js';
 import { runCommand } from '../../src/cli/run.js';
 import { SasError } from '../../src/common/errors.js';
 import { createKafkaClient, createKafkaSink } from '../../src/connectors/index.js';
@@ -97,7 +97,7 @@ describe('sas run --verify fails on a corrupted result (SAS_TEST_CORRUPT_RESULT,
     expect(v.first[0].expected).toBeGreaterThan(0);
   });
 
-  it('the seam acts only with --verify, and a bad value is exit 2 naming it', () => {
+  it('SAS_TEST_CORRUPT_RESULT: 1 or alter, drop; unset, empty or 0 is none; anything else is exit 2 naming it', () => {
     expect(corruptModeFromEnv(undefined)).toBeUndefined();
     expect(corruptModeFromEnv('0')).toBeUndefined();
     expect(corruptModeFromEnv('1')).toBe('alter');
@@ -105,6 +105,27 @@ describe('sas run --verify fails on a corrupted result (SAS_TEST_CORRUPT_RESULT,
     const r = sas([...SMALL, ...sets('durationMs=500', 'source.rate=1000'), '--no-write'], { SAS_TEST_CORRUPT_RESULT: 'yes' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error \[CONFIG_INVALID\]: SAS_TEST_CORRUPT_RESULT: /);
+  });
+});
+
+describe('Verifier (unit): every kind of difference is counted, the first few listed in (window, key) order', () => {
+  it('missing, extra, differing and duplicated results of a keyed count', () => {
+    const job = buildJob(loadJobConfig(undefined, ['task.name=keyedcount', 'workers=2', 'workload.params.numKeys=50']));
+    const v = new Verifier(job);
+    for (const k of [1, 2, 2, 3, 4, 5, 6, 7]) (v.input.keys.push(k), v.input.payloads.push(0), v.input.times.push(0));
+    const sink = v.sink();
+    sink.finalState(1, 1); // right
+    sink.finalState(2, 3); // differs (2 expected)
+    sink.finalState(9, 1); // extra
+    sink.finalState(1, 1); // duplicate
+    for (const k of [4, 5, 6, 7]) sink.finalState(k, 1); // right; key 3 is missing
+    const r = v.result() as Exclude<Verified, 'exact'>;
+    expect(r.differences).toBe(4);
+    expect(r.results).toBe(7);
+    expect(r.records).toBe(8);
+    expect(r.first.map((d) => [d.kind, d.key])).toEqual([['duplicate', 1], ['differs', 2], ['missing', 3], ['extra', 9]]);
+    expect(r.first[1]).toMatchObject({ expected: 2, got: 3, window: null });
+    expect(VERIFY_SHOWN).toBe(5);
   });
 });
 
