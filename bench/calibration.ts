@@ -151,7 +151,8 @@ const AGREE = 0.15;
 interface ClockRun {
   readonly maxThroughput: number;
   readonly backpressured: boolean;
-  readonly steps: Array<{ rate: number; achieved: number; maxBusyMs: number; maxQueueGrowth: number; sustained: boolean }>;
+  /** Judged intervals, with the source's mean backpressured ms/s (credits exhausted): a shortfall without it is a slow source, not backpressure. */
+  readonly steps: Array<{ rate: number; achieved: number; maxBusyMs: number; maxQueueGrowth: number; sustained: boolean; sourceBackpressuredMs: number }>;
   readonly wallMs: number;
   /** Process CPU (all threads) per wall ms, over the run: well below the 2 cores = slot-bound. */
   readonly cpuPerWallMs: number;
@@ -178,7 +179,10 @@ async function ramp(cfg: JobConfig): Promise<ClockRun> {
   return {
     maxThroughput: res.maxThroughput,
     backpressured: res.backpressured,
-    steps: steps.map((x) => ({ ...x })),
+    steps: steps.map((x, i) => {
+      const slides = reports.filter((r) => r.slideStartMs >= warm + i * iv + cfg.slideMs && r.slideStartMs < warm + (i + 1) * iv);
+      return { ...x, sourceBackpressuredMs: slides.reduce((a, r) => a + r.job.sourceBackpressuredMs, 0) / Math.max(1, slides.length) };
+    }),
     wallMs,
     cpuPerWallMs: (c.user + c.system) / 1000 / wallMs,
     busiestWorkerMs: mean((r) => Math.max(...r.workers.map((w) => w.busyMs))),

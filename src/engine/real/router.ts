@@ -402,7 +402,9 @@ export async function runReal<P>(params: RealParams, parts: JobParts<P>, hooks: 
       const rate = params.rate.rateAt(now);
       let n = CHUNK;
       if (rate !== Infinity) {
-        tokens = Math.min(tokens + ((now - lastTick) * rate) / 1000, Math.max(1, rate / 100));
+        // Up to 100 ms of records: a source that was kept from running (another process had the core,
+        // a GC pause) catches up instead of losing them, which the ramp would read as backpressure.
+        tokens = Math.min(tokens + ((now - lastTick) * rate) / 1000, Math.max(1, rate / 10));
         lastTick = now;
         n = Math.min(CHUNK, Math.floor(tokens));
         if (n === 0) {
