@@ -54,6 +54,29 @@ export interface PartitionerSlideMetrics {
   readonly maxSplit: number;
   /** `partitioner.table_version`: current routing-table epoch. */
   readonly tableVersion: number;
+  /** `partitioner.guard*`: the learned partitioners' reward guard (absent when it is off; docs/metrics.md). */
+  readonly guard?: PartitionerGuardMetrics;
+}
+
+/** What one arm of the reward guard routes by: a policy's action, the water-filling prior alone, or a policy-less model's own table. */
+export type GuardArmKind = 'policy' | 'prior' | 'table';
+
+/** The learned partitioners' reward guard over one slide (src/partitioners/learned/guard.ts; docs/learned.md). */
+export interface PartitionerGuardMetrics {
+  /** `partitioner.guard`: what the guard holds (routes every slide that is not a probe). */
+  readonly state: GuardArmKind;
+  /** `partitioner.guard_routing`: what routed this slide (differs from `state` on a probe slide). */
+  readonly routing: GuardArmKind;
+  /** `partitioner.guard_model`: index of the model the guard holds (saspartitioner-adaptive's `models`; 0 for saspartitioner). */
+  readonly model: number;
+  /** `partitioner.guard_routing_model`: index of the model that routed this slide. */
+  readonly routingModel: number;
+  /** `partitioner.guard_policy_reward`: mean reward of the slides the held model's policy routed (NaN before any). */
+  readonly policyReward: number;
+  /** `partitioner.guard_prior_reward`: mean reward of the slides its prior alone routed (NaN before any). */
+  readonly priorReward: number;
+  /** `partitioner.guard_ratio`: the policy's measured regret over the prior's (paired probes; > 1: the policy is worse); NaN until both are measured. */
+  readonly ratio: number;
 }
 
 /** Job-level metrics derived from the per-worker ones. */

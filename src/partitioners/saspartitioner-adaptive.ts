@@ -1,22 +1,23 @@
-// Workload-aware SaSPartitioner: exact top-k per slide, switch to the checkpoint whose Zipf(α) top-k is nearest.
+// Workload-aware SaSPartitioner: exact top-k per slide, the nearest Zipf(α) model first, then the best by measured reward.
 import { z } from 'zod';
 import { ConfigError } from '../common/errors.js';
-import type { SlideReport } from '../common/metrics.js';
+import type { GuardArmKind, PartitionerGuardMetrics, SlideReport } from '../common/metrics.js';
 import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
 import { LearnedRouter } from './learned/router.js';
 import { SlideTable } from './learned/slide-table.js';
+import { guardParam, resolveGuard, RewardGuard } from './learned/guard.js';
 import { actionModeFor } from './saspartitioner.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
-import { NO_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
+import { NO_CHECKPOINT, PRIOR_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
 import type { Partitioner, PartitionerContext } from './types.js';
 
 const modelSchema = z.strictObject({
   /** Zipf exponent the model was trained for; 0 = uniform table. */
   alpha: z.number().min(0),
-  /** Checkpoint (`default`, a directory, or `none` = uniform table over the mask). */
+  /** Checkpoint (`default`, a directory, `prior` = the shipped checkpoint's mask and mode with no policy, or `none` = uniform table over the mask). */
   checkpoint: z.string().min(1).default(NO_CHECKPOINT),
 });
 
@@ -46,6 +47,14 @@ export const sasAdaptiveParams = z
     weighByCost: z.boolean().default(true),
     /** As saspartitioner's, on the exact counts: a cold key above 1/P of the slide so far goes to the least-loaded worker. Default true. */
     interimHot: z.boolean().default(true),
+    /**
+     * Ours: choose by measured reward (learned/guard.ts, docs/learned.md "The guard"). Each model with a
+     * policy offers two arms (its policy, its water-filling prior alone), a model without one its own
+     * table; per α-matched model the guard starts at that model's first arm, probes the others and
+     * keeps the one with the best measured reward. `false` = the α-match alone (SaSPartitioner §3.5).
+     * Same parameters as saspartitioner's `guard`. Default on.
+     */
+    guard: guardParam,
   });
 
 /** Validated parameters of `saspartitioner-adaptive`. */
@@ -53,13 +62,18 @@ export type SasAdaptiveParams = z.infer<typeof sasAdaptiveParams>;
 
 /** `saspartitioner-adaptive` with its model choice exposed. */
 export interface SasAdaptivePartitioner extends Partitioner {
-  /** Index into params.models of the model in use. */
+  /** Index into params.models of the model routing now. */
   readonly active: number;
   readonly routers: readonly LearnedRouter[];
+  /** The reward guard over `arms` (contexts = the α-matched model), or undefined when it is off. */
+  readonly guard: RewardGuard | undefined;
+  /** The guard's arms: which model, routing by what. */
+  readonly arms: readonly { readonly model: number; readonly kind: GuardArmKind }[];
 }
 
 /** Registry id of an adaptive model's inline policy (what `preloadLearnedPolicies` registers). */
 export function adaptivePolicyId(checkpoint: string): string | undefined {
+  if (checkpoint === PRIOR_CHECKPOINT) return undefined; // the prior alone: no policy
   const dir = resolveCheckpoint(checkpoint);
   return dir ? `inline:${dir}` : undefined;
 }
@@ -94,11 +108,13 @@ export function nearestModel(topCounts: ArrayLike<number>, alphas: readonly numb
 
 /**
  * Creates `saspartitioner-adaptive` (research/saspartitioner.md §3.5). It counts every key exactly
- * during a slide; at the slide's end it takes the top `numHotKeys`, picks the nearest model
- * (`nearestModel`), maps the top keys onto that model's rank slots 0..k−1 and lets the model's
- * policy (if any; none = uniform over its mask) set the table. Each model has its own mask and
- * router; a switch swaps the router atomically and bumps `tableVersion`. `policies` (optional)
- * overrides the prepared-policy lookup, one entry per model.
+ * during a slide; at the slide's end it takes the top `numHotKeys` and picks the nearest model
+ * (`nearestModel`). With the guard (ours, default) that model is the context and its first arm the
+ * starting choice: the guard measures every arm's reward in that context (probe slides) and routes by
+ * the best (RewardGuard). The chosen model maps the top keys onto its rank slots 0..k−1 and its policy
+ * (if any; none = uniform over its mask), or its prior alone, sets the table. Each model has its own
+ * mask and router; a switch swaps the router atomically and bumps `tableVersion`. `policies`
+ * (optional) overrides the prepared-policy lookup, one entry per model.
  */
 export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptiveParams, policies?: readonly (LearnedPolicy | undefined)[]): SasAdaptivePartitioner {
   const n = ctx.numWorkers;
@@ -126,10 +142,20 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
     }
     return router;
   });
+  // The guard's arms: per model its policy and its prior alone, or (no policy) its own table.
+  const arms: { model: number; kind: GuardArmKind }[] = [];
+  const firstArm = params.models.map((m, i) => {
+    const a = arms.length;
+    if (pols[i]) arms.push({ model: i, kind: 'policy' }, { model: i, kind: 'prior' });
+    else arms.push({ model: i, kind: actionModeFor(n, { checkpoint: m.checkpoint }).mode === 'residual' ? 'prior' : 'table' });
+    return a;
+  });
+  const guardOpts = resolveGuard(params.guard, { hasArms: arms.length > 1, learning: pols.some((p) => p?.learning === true), remote: false });
+  const guard = guardOpts ? new RewardGuard(arms.length, params.models.length, n, params.rewardBase, guardOpts) : undefined;
   // Each model applies its action as it was trained: direct (SaS) or residual over the water-filling prior.
   const tables = params.models.map((m, i) => {
     const { mode, scale } = actionModeFor(n, { checkpoint: m.checkpoint }, pols[i]);
-    return new SlideTable(routers[i], routers[i].mask, mode, scale, params.priorSmoothing);
+    return new SlideTable(routers[i], routers[i].mask, mode, scale, params.priorSmoothing, guard !== undefined && pols[i] !== undefined);
   });
   const alphas = params.models.map((m) => m.alpha);
   const counts = new Float64Array(Math.max(1, ctx.numKeys));
@@ -141,9 +167,28 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
   const window = new MetricWindow(n, params.metricWindowSlides);
   const obs = new Float32Array(2 * n);
   let active = 0;
+  let context = 0;
   let router = routers[0];
   let version = 0;
   let steps = 0;
+
+  function guardStats(): PartitionerGuardMetrics | undefined {
+    if (!guard) return undefined;
+    const g = guard.snapshot();
+    const held = g.current < 0 ? firstArm[context] : g.current;
+    const routing = g.routing < 0 ? held : g.routing;
+    const model = arms[held].model;
+    const p = pols[model] ? firstArm[model] : -1; // its policy arm; its prior arm is p + 1
+    return {
+      state: arms[held].kind,
+      routing: arms[routing].kind,
+      model,
+      routingModel: arms[routing].model,
+      policyReward: p >= 0 ? g.rewards[p] : Number.NaN,
+      priorReward: p >= 0 ? g.rewards[p + 1] : arms[held].kind === 'prior' ? g.rewards[held] : Number.NaN,
+      ratio: p >= 0 ? g.ratios[p] / g.ratios[p + 1] : Number.NaN,
+    };
+  }
 
   function exactTop(): number {
     topKeys.fill(-1);
@@ -173,6 +218,8 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
     numWorkers: n,
     splitsKeys: n > 1,
     routers,
+    guard,
+    arms,
     get active() {
       return active;
     },
@@ -191,7 +238,15 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
       window.push(report);
       const m = exactTop();
       const prev = active;
-      if (m > 0) active = nearestModel(topCounts.subarray(0, m), alphas);
+      if (m > 0) context = nearestModel(topCounts.subarray(0, m), alphas);
+      // Without a guard the α-match routes (SaS); with one it credits the slide routed and picks an arm.
+      let arm = firstArm[context];
+      if (guard) {
+        guard.observe(report, context);
+        if (window.ready) arm = guard.decide(context, firstArm[context]);
+        else guard.hold();
+      }
+      active = arms[arm].model;
       const pol = pols[active];
       let action: Float32Array | undefined;
       if (pol && window.ready) {
@@ -200,10 +255,13 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
       }
       // A model that was idle takes over the slide its predecessor routed, so its prior starts from that slide's loads.
       if (active !== prev) routers[active].adoptSlide(routers[prev]);
-      const changed = tables[active].apply({ keys: topKeys, counts: topCounts, size: m }, action);
+      const changed = tables[active].apply({ keys: topKeys, counts: topCounts, size: m }, action, pol !== undefined && arms[arm].kind === 'prior');
       router = routers[active];
       if (changed || prev !== active) version++;
     },
-    stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: version }),
+    stats: () => {
+      const g = guardStats();
+      return { hotKeys: router.hotKeyCount(), tableVersion: version, ...(g ? { guard: g } : {}) };
+    },
   };
 }

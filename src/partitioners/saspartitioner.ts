@@ -1,13 +1,14 @@
 // SaSPartitioner: hot keys from a top-k detector, a masked routing table from a learned policy, deficit routing.
 import { z } from 'zod';
 import { ConfigError } from '../common/errors.js';
-import type { SlideReport } from '../common/metrics.js';
+import type { PartitionerGuardMetrics, SlideReport } from '../common/metrics.js';
 import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
 import { LearnedRouter } from './learned/router.js';
 import { DEFAULT_RESIDUAL_SCALE, type ActionMode } from './learned/prior.js';
 import { SlideTable } from './learned/slide-table.js';
+import { guardParam, resolveGuard, RewardGuard } from './learned/guard.js';
 import { preparedPolicy, type LearnedPolicy } from './learned/policy.js';
 import { DEFAULT_CHECKPOINT, PRIOR_CHECKPOINT, peekCheckpoint, resolveCheckpoint } from './learned/paths.js';
 import { hashSeedField } from './shared/params.js';
@@ -78,6 +79,13 @@ export const sasPartitionerParams = z
      * instead of to its hash for the rest of the slide. Default true (measured, docs/learned.md).
      */
     interimHot: z.boolean().default(true),
+    /**
+     * Ours: the reward guard (learned/guard.ts, docs/learned.md "The guard"): probe slides routed by the
+     * water-filling prior alone measure the policy's reward against the prior's, and the prior routes
+     * while the policy is measurably worse. `true` / `false` / `{ probeEvery, maxProbeEvery, margin,
+     * minSamples, smoothing }`. Default: on with a policy that neither learns (`learn`) nor is remote.
+     */
+    guard: guardParam,
   })
   .refine((p) => p.sketchCapacity === undefined || p.sketchCapacity >= (p.numHotKeys ?? 10), { message: 'must be ≥ numHotKeys', path: ['sketchCapacity'] })
   .refine((p) => p.mode !== 'remote' || (p.url !== undefined && p.token !== undefined), { message: 'remote mode needs url and token', path: ['url'] });
@@ -97,7 +105,13 @@ export interface SasPartitioner extends Partitioner {
   readonly actionMode: ActionMode;
   /** Residual mode's correction scale. */
   readonly residualScale: number;
+  /** The reward guard (arm 0 = the policy, arm 1 = the prior alone), or undefined when it is off. */
+  readonly guard: RewardGuard | undefined;
 }
+
+/** saspartitioner's guard arms. */
+const POLICY_ARM = 0;
+const PRIOR_ARM = 1;
 
 /** Hot-key slots of a job: `numHotKeys`, else max(10, the mask's keys) (a checkpoint may track more than SaS's 10). */
 export function hotSlotsFor(p: Pick<SasPartitionerParams, 'numHotKeys'>, mask: Mask): number {
@@ -174,7 +188,24 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
   const obs = new Float32Array(2 * n);
   let steps = 0;
   const { mode, scale } = actionModeFor(n, params, pol);
-  const slideTable = new SlideTable(router, mask, mode, scale, params.priorSmoothing);
+  const guardOpts = resolveGuard(params.guard, { hasArms: pol !== undefined, learning: (pol?.learning ?? false) || params.learn, remote: params.mode === 'remote' });
+  const guard = guardOpts ? new RewardGuard(2, 1, n, params.rewardBase, guardOpts) : undefined;
+  const slideTable = new SlideTable(router, mask, mode, scale, params.priorSmoothing, guard !== undefined);
+  const guardStats = (): PartitionerGuardMetrics | undefined => {
+    if (!guard) return undefined;
+    const g = guard.snapshot();
+    const kind = (a: number) => (a === PRIOR_ARM ? 'prior' : 'policy');
+    const held = g.current < 0 ? POLICY_ARM : g.current;
+    return {
+      state: kind(held),
+      routing: kind(g.routing < 0 ? POLICY_ARM : g.routing),
+      model: 0,
+      routingModel: 0,
+      policyReward: g.rewards[POLICY_ARM],
+      priorReward: g.rewards[PRIOR_ARM],
+      ratio: g.ratios[POLICY_ARM] / g.ratios[PRIOR_ARM],
+    };
+  };
   return {
     name: 'saspartitioner',
     numWorkers: n,
@@ -191,6 +222,7 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
       return mode;
     },
     residualScale: scale,
+    guard,
     onSlide(report: SlideReport): void {
       window.push(report);
       const top = router.detectTop();
@@ -199,8 +231,18 @@ export function createSasPartitioner(ctx: PartitionerContext, params: SasPartiti
         steps++;
         action = pol.step(window.observation(obs), window.reward(params.rewardBase), window.info(), steps % params.episodeLength === 0);
       }
-      slideTable.apply(top, action);
+      // The guard credits the slide just routed to the arm that routed it, then picks the next slide's arm.
+      let arm = POLICY_ARM;
+      if (guard) {
+        guard.observe(report);
+        if (window.ready) arm = guard.decide(0, POLICY_ARM);
+        else guard.hold();
+      }
+      slideTable.apply(top, action, arm === PRIOR_ARM);
     },
-    stats: () => ({ hotKeys: router.hotKeyCount(), tableVersion: router.version }),
+    stats: () => {
+      const g = guardStats();
+      return { hotKeys: router.hotKeyCount(), tableVersion: router.version, ...(g ? { guard: g } : {}) };
+    },
   };
 }

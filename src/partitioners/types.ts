@@ -1,5 +1,5 @@
 // The partitioner contract: a factory returns an object whose synchronous route(key) picks a worker.
-import type { SlideReport } from '../common/metrics.js';
+import type { PartitionerGuardMetrics, SlideReport } from '../common/metrics.js';
 
 /**
  * What a partitioner may read from its surroundings. `clock.nowMs` is set by the engine before each
@@ -25,6 +25,8 @@ export interface PartitionerStats {
   readonly hotKeys: number;
   /** Routing-table epoch; increases by one whenever the routing table changes. 0 for static partitioners. */
   readonly tableVersion: number;
+  /** The learned partitioners' reward guard, when it runs (`partitioner.guard*` metrics). */
+  readonly guard?: PartitionerGuardMetrics;
 }
 
 /**

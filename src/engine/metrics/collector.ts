@@ -147,6 +147,7 @@ export class MetricsCollector {
         hotKeys: stats.hotKeys,
         maxSplit: acc.maxSplit,
         tableVersion: stats.tableVersion,
+        ...(stats.guard ? { guard: stats.guard } : {}),
       },
       job: {
         throughput: processed * perSec,

@@ -109,6 +109,7 @@ export function explorationPolicy(
     actionMode: opts.actionMode,
     residualScale: opts.residualScale,
     describe: `exploration σ ≤ ${opts.sigma}`,
+    learning: true, // its transitions must record the actions installed: no guard (learned/guard.ts)
     get transitions() {
       return transitions;
     },

@@ -19,6 +19,12 @@ export interface LearnedPolicy {
   readonly actionMode?: ActionMode;
   /** Residual mode: the checkpoint's `residualScale`. */
   readonly residualScale?: number;
+  /**
+   * True while the policy learns from the steps it is given (inline `learn`, the collector's exploration
+   * policy): the reward guard then stays off by default, since its probe and fallback slides would route
+   * by something other than the action the policy returned (learned/guard.ts). Default false.
+   */
+  readonly learning?: boolean;
   /** Short description for logs ("inline cql-n checkpoints/default", "remote ws://…"). */
   readonly describe: string;
   step(obs: Float32Array, reward: number, info: StepInfo, done: boolean): Float32Array | undefined;
