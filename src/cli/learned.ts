@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { applyOverrides, readYamlFile, validateJob, type JobConfig } from '../engine/config.js';
 import { ConfigError } from '../common/errors.js';
 import { parseOrThrow } from '../common/validate.js';
+import { SAFE_NAME } from '../common/safe-dir.js';
+import type { AgentRunSummary } from '../partitioners/learned/prepare.js';
 
 /** `collect:` section of params/collect.yaml. */
 export const collectSectionSchema = z.strictObject({
@@ -72,17 +74,47 @@ export function loadTrainOffline(file: string, sets: readonly string[] = []): z.
 
 /**
  * Loads and registers the checkpoint policies a `saspartitioner*` job refers to, so `sas run`/`stress`
- * use the shipped checkpoint by default. A checkpoint that is missing, malformed or made for another P
- * is refused (FileNotFoundError / CheckpointError naming the field: exit 2), never replaced by the
- * uniform table. TF.js is imported only for those partitioners.
+ * use the shipped checkpoint by default, and connects the remote policy of `mode: remote` (an agent that
+ * cannot be reached gives one `warning:` line on stderr and the run goes on with the initial table). A
+ * checkpoint that is missing, malformed or made for another P is refused (FileNotFoundError /
+ * CheckpointError naming the field: exit 2), never replaced by the uniform table. TF.js is imported only
+ * for those partitioners.
  */
-export async function preloadLearned(cfg: Pick<JobConfig, 'workers' | 'partitioner'>): Promise<void> {
-  if (!cfg.partitioner.name.startsWith('saspartitioner')) return;
-  const { preloadLearnedPolicies } = await import('../partitioners/learned/prepare.js');
-  await preloadLearnedPolicies(cfg);
+export async function preloadLearned(cfg: Pick<JobConfig, 'workers' | 'partitioner' | 'seed'>): Promise<PreloadedLearned> {
+  if (!cfg.partitioner.name.startsWith('saspartitioner')) return NOTHING_PRELOADED;
+  const { preloadLearnedPolicies, preloadedRemote } = await import('../partitioners/learned/prepare.js');
+  await preloadLearnedPolicies(cfg, { onWarning: (line) => process.stderr.write(`warning: ${line}\n`) });
+  const remote = preloadedRemote(cfg);
+  return { agentSummary: async () => remote?.summary() };
 }
 
+/** What `preloadLearned` prepared: the remote policy's counts so far (undefined when not in remote mode). */
+export interface PreloadedLearned {
+  agentSummary(): Promise<AgentRunSummary | undefined>;
+}
+const NOTHING_PRELOADED: PreloadedLearned = { agentSummary: async () => undefined };
+
 const collectOpt = (v: string, acc: string[]): string[] => [...acc, v];
+
+/** The environment variable `sas train online --agent` reads the token from when `--token` is not given. */
+export const AGENT_TOKEN_ENV = 'SAS_AGENT_TOKEN';
+
+/**
+ * `--agent`, `--token` (or $SAS_AGENT_TOKEN) and `--session` of `sas train online`, validated: a URL
+ * that is not ws:// or wss://, a missing or short token, a bad session name, or `--token`/`--session`
+ * without `--agent` is a ConfigError naming the option.
+ */
+export function attachOptions(o: { agent?: string; token?: string; session?: string }, env: Record<string, string | undefined>): { url: string; token: string; session?: string } | undefined {
+  if (o.agent === undefined) {
+    for (const f of ['token', 'session'] as const) if (o[f] !== undefined) throw new ConfigError(`--${f}: only used with --agent`, { field: `--${f}` });
+    return undefined;
+  }
+  if (!/^wss?:\/\/[^\s/]+/.test(o.agent)) throw new ConfigError(`--agent: expected ws://host:port (what \`sas agent\` prints), got ${JSON.stringify(o.agent)}`, { field: '--agent', expected: 'ws://host:port', got: o.agent });
+  const token = o.token ?? env[AGENT_TOKEN_ENV];
+  if (token === undefined || token.length < 8) throw new ConfigError(`--token: the agent's token (8 or more characters) is required with --agent; give --token or set ${AGENT_TOKEN_ENV}`, { field: '--token' });
+  if (o.session !== undefined && !SAFE_NAME.test(o.session)) throw new ConfigError(`--session: expected 1-64 of A-Z a-z 0-9 _ . - (not only dots), got ${JSON.stringify(o.session)}`, { field: '--session', got: o.session });
+  return { url: o.agent, token, ...(o.session !== undefined ? { session: o.session } : {}) };
+}
 
 /** Adds `collect`, `train offline`, `train online` and `agent` to the program (modules load on use). */
 export function addLearnedCommands(program: Command): void {
@@ -117,19 +149,23 @@ export function addLearnedCommands(program: Command): void {
     });
   train
     .command('online')
-    .description('fine-tune a checkpoint while a job runs (virtual: inline; real: agent server over websockets)')
+    .description('fine-tune a checkpoint while a job runs (virtual: inline; real: agent server over websockets; --agent: a separately started `sas agent`, either clock)')
     .option('-c, --config <file>', 'online config (job + online sections)', 'params/train-online.yaml')
     .option('-s, --set <path=value>', 'override a field (repeatable)', collectOpt, [])
-    .option('--checkpoint <dir>', 'checkpoint to start from (default: the shipped one)', 'default')
+    .option('--checkpoint <dir>', 'checkpoint to start from (default: the shipped one); with --agent it gives the mask and action mode, the agent its own weights', 'default')
+    .option('--agent <url>', 'train on the `sas agent` at this ws:// URL instead of inline / an own server')
+    .option('--token <token>', `the agent's token (with --agent; default: $${AGENT_TOKEN_ENV})`)
+    .option('--session <name>', `session name on the agent (with --agent; default ${'train-online'})`)
     .option('--evaluate', 'inference only (no learning, no checkpoints)')
     .option('-q, --quiet', 'no progress output')
-    .action(async (o: { config: string; set: string[]; checkpoint: string; evaluate?: boolean; quiet?: boolean }) => {
+    .action(async (o: { config: string; set: string[]; checkpoint: string; agent?: string; token?: string; session?: string; evaluate?: boolean; quiet?: boolean }) => {
       const { job, section } = loadSectioned(o.config, 'online', onlineSectionSchema, o.set);
+      const agent = attachOptions(o, process.env);
       const { trainOnlineCommand } = await import('./train.js');
-      const r = await trainOnlineCommand(job, section, o.checkpoint, { evaluate: o.evaluate, quiet: o.quiet });
+      const r = await trainOnlineCommand(job, section, o.checkpoint, { evaluate: o.evaluate, quiet: o.quiet, ...(agent ? { agent } : {}) });
       const tail = r.imbalance.slice(-10);
       const mean = tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : NaN;
-      process.stdout.write(`${o.evaluate ? 'evaluate' : 'train online'}: ${r.iterations} iterations, stopped by ${r.stoppedBy}, mean busy imbalance of the last ${tail.length} ${o.evaluate ? '' : 'training '}slides ${mean.toFixed(4)}${r.checkpoint ? `, checkpoint ${r.checkpoint}` : ''}\n`);
+      process.stdout.write(`${o.evaluate ? 'evaluate' : 'train online'}: ${r.iterations} iterations, stopped by ${r.stoppedBy}, mean busy imbalance of the last ${tail.length} ${o.evaluate ? '' : 'training '}slides ${mean.toFixed(4)}${r.agentUpdates !== undefined ? `, agent updates ${r.agentUpdates}` : ''}${r.checkpoint ? `, checkpoint ${r.checkpoint}` : r.agentCheckpoint ? `, agent checkpoint ${r.agentCheckpoint}` : ''}\n`);
     });
   program
     .command('agent')

@@ -68,8 +68,8 @@ export function buildProgram(): Command {
       const cfg = loadJobConfig(o.config, sets);
       await preloadLearned(cfg);
       const corrupt = o.verify ? corruptModeFromEnv(process.env.SAS_TEST_CORRUPT_RESULT) : undefined; // test-only seam (verify.ts)
-      const { result, text, verified } = await runCommand(cfg, { quiet: o.quiet, write: o.write, verify: o.verify, corrupt });
-      process.stdout.write((o.json ? JSON.stringify(verified === undefined ? result.summary : { ...result.summary, verified }, null, 2) : text) + '\n');
+      const { result, text, verified, agent } = await runCommand(cfg, { quiet: o.quiet, write: o.write, verify: o.verify, corrupt });
+      process.stdout.write((o.json ? JSON.stringify({ ...result.summary, ...(agent ? { agent } : {}), ...(verified === undefined ? {} : { verified }) }, null, 2) : text) + '\n');
       if (verified !== undefined && verified !== 'exact') throw new VerifyMismatch(verified);
     });
   program

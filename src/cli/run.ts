@@ -6,7 +6,8 @@ import type { RunResult as EngineRun } from '../engine/types.js';
 import { machineInfo, summaryFromSlides, timelineFromSlides, versionInfo, type RunResult } from '../report/index.js';
 import { defaultRunName, ResultsDir, type ResultsDirOptions } from './output.js';
 import { createProgress } from './progress.js';
-import { formatSummary, formatVerified } from './summary.js';
+import { formatAgent, formatSummary, formatVerified } from './summary.js';
+import type { AgentRunSummary } from '../partitioners/learned/prepare.js';
 import { checkVerifiable, Verifier, type CorruptMode, type Verified } from './verify.js';
 
 /** Options of one run besides the config. */
@@ -89,13 +90,24 @@ export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id:
 }
 
 /**
+ * The remote policy's counts of a `saspartitioner` run in remote mode (`agent` in `--json` and
+ * agent.json), undefined otherwise. Imports the learned partitioner's module only for such runs (it was
+ * loaded by the preload already).
+ */
+async function agentSummary(cfg: JobConfig, job: ReturnType<typeof buildJob>): Promise<AgentRunSummary | undefined> {
+  if (cfg.partitioner.name !== 'saspartitioner' || (cfg.partitioner.params as { mode?: unknown } | undefined)?.mode !== 'remote') return undefined;
+  const { remotePolicyOf } = await import('../partitioners/learned/prepare.js');
+  return remotePolicyOf(job.parts.partitioner)?.summary();
+}
+
+/**
  * Runs `cfg` and writes `<output.dir>/<name>/{config.json, metrics.jsonl, summary.json}` atomically.
  * Everything is validated before the folder is created. Returns the report-model result.
  */
 export async function runCommand(
   cfg: JobConfig,
   opts: RunOptions = {},
-): Promise<{ result: RunResult; dir?: string; text: string; kafka?: KafkaRunIOStats; verified?: Verified }> {
+): Promise<{ result: RunResult; dir?: string; text: string; kafka?: KafkaRunIOStats; verified?: Verified; agent?: AgentRunSummary }> {
   let job = buildJob(cfg); // validates names and params, loads data files
   if (opts.verify) checkVerifiable(cfg);
   const verifier = opts.verify ? new Verifier(job, opts.corrupt) : undefined;
@@ -130,6 +142,8 @@ export async function runCommand(
     io = undefined;
     if (ioStats) out?.writeJson('kafka.json', ioStats);
     const result = toRunResult(cfg, res, startedAt, out?.name ?? name, opts.repetition);
+    const agent = await agentSummary(cfg, job);
+    if (agent) out?.writeJson('agent.json', { agent });
     const verified = verifier?.result();
     if (verified !== undefined) out?.writeJson('verify.json', { verified });
     out?.writeJson('summary.json', result);
@@ -146,10 +160,11 @@ export async function runCommand(
         ...(skippedNote ? { 'skipped lines': skippedNote } : {}),
         ...(ioStats ? describeKafkaRunIO(ioStats) : {}),
         ...(res.migrations.length > 0 ? { migrations: describeMigrations(res.migrations) } : {}),
+        ...(agent ? { agent: formatAgent(agent) } : {}),
         ...(dir ? { results: dir } : {}),
       },
     );
-    return { result, dir, text: verified === undefined ? text : `${text}\n${formatVerified(verified, res.records)}`, kafka: ioStats, verified };
+    return { result, dir, text: verified === undefined ? text : `${text}\n${formatVerified(verified, res.records)}`, kafka: ioStats, verified, ...(agent ? { agent } : {}) };
   } catch (e) {
     progress.stop();
     await io?.close().catch(() => undefined);

@@ -39,6 +39,12 @@ export function formatSummary(title: string, s: RunSummary, busy: readonly numbe
   return [title, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n');
 }
 
+/** The `agent` row of a remote-mode run: whether a session existed and what the agent's actions did. */
+export function formatAgent(a: { url: string; connected: boolean; actionsApplied: number; dropped: number; steps: number }): string {
+  const n = (x: number): string => x.toLocaleString('en-US');
+  return `${a.url} ${a.connected ? 'connected' : 'never connected'}, ${n(a.actionsApplied)} action(s) applied, ${n(a.dropped)} of ${n(a.steps)} step(s) dropped`;
+}
+
 /** A value as short JSON for a difference line (at most `max` characters). */
 function short(v: unknown, max = 80): string {
   const s = JSON.stringify(v) ?? String(v);

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { JobConfig } from '../engine/config.js';
 import { buildJob, runJob } from '../engine/job.js';
-import { ConfigError } from '../common/errors.js';
+import { AgentUnavailableError, ConfigError } from '../common/errors.js';
+import { existsSync } from 'node:fs';
 import { checkReplaceable } from '../common/safe-dir.js';
 import { CHECKPOINT_DIR_KIND, initBackend, loadCheckpoint, readDataset, resolveAgentConfig, saveCheckpoint, startAgentServer, trainOffline, type CheckpointJobInfo, type CheckpointManifest, type SacAgent, type SacMetrics } from '../rl-agent/index.js';
-import { checkCheckpointServes, prepareLearnedPartitioner } from '../partitioners/learned/prepare.js';
+import { checkCheckpointServes, prepareLearnedPartitioner, type RemotePolicy } from '../partitioners/learned/prepare.js';
 import { resolveCheckpoint } from '../partitioners/learned/paths.js';
 import type { onlineSectionSchema, trainOfflineSchema } from './learned.js';
 import { createProgress } from './progress.js';
@@ -64,7 +65,22 @@ export interface OnlineResult {
   readonly stoppedBy: 'target_imbalance' | 'max_iterations' | 'job_end';
   readonly imbalance: number[];
   readonly checkpoint?: string;
+  /** `--agent`: gradient steps the attached agent's session made in this run (from its checkpoint ack, else its latest action). */
+  readonly agentUpdates?: number;
+  /** `--agent`: the checkpoint the attached agent wrote at the end (its path on the agent's machine). */
+  readonly agentCheckpoint?: string;
 }
+
+/** `sas train online --agent URL --token T [--session NAME]`: train on a separately started `sas agent`. */
+export interface AttachOptions {
+  readonly url: string;
+  readonly token: string;
+  /** Session name on the agent. Default ONLINE_SESSION. */
+  readonly session?: string;
+}
+
+/** How long, after the job, `--agent` waits for the agent to answer every step before asking for its checkpoint (wall ms). */
+export const ATTACH_SETTLE_MS = 30_000;
 
 /** The session name `sas train online` opens on its agent server (real clock): `<out>-sessions/train-online`. */
 export const ONLINE_SESSION = 'train-online';
@@ -79,7 +95,7 @@ export const ONLINE_SESSION = 'train-online';
  * `<out>-sessions/train-online`); stops at `targetImbalance` (not before `minIterations`, on either
  * clock) or `maxIterations`; the final checkpoint goes to `online.out` on either clock.
  */
-export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof onlineSectionSchema>, checkpoint: string, opts: { evaluate?: boolean; quiet?: boolean; log?: LogFn } = {}): Promise<OnlineResult> {
+export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof onlineSectionSchema>, checkpoint: string, opts: { evaluate?: boolean; quiet?: boolean; log?: LogFn; agent?: AttachOptions } = {}): Promise<OnlineResult> {
   const log = opts.log ?? stderrLog;
   const dir = resolveCheckpoint(checkpoint);
   if (!dir) throw new ConfigError('--checkpoint: a checkpoint directory is required', { field: 'checkpoint' });
@@ -109,7 +125,12 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
   let prepared: Awaited<ReturnType<typeof prepareLearnedPartitioner>> | undefined;
   try {
     let cfg: JobConfig;
-    if (job.clock === 'real') {
+    const attach = opts.agent;
+    if (attach) {
+      // A separately started `sas agent` (either clock): it trains with its own settings and stop rule.
+      cfg = { ...job, partitioner: { name: 'saspartitioner', params: { ...pParams, mode: 'remote', url: attach.url, token: attach.token } } };
+      if (Object.keys(online.agent).length > 0 && !opts.evaluate) log(`note: online.agent is not sent to an attached agent (${attach.url} trains with the settings it was started with)`);
+    } else if (job.clock === 'real') {
       const token = randomBytes(16).toString('hex');
       server = await startAgentServer({
         host: '127.0.0.1',
@@ -139,7 +160,8 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     }
     const prep = await prepareLearnedPartitioner(cfg, {
       remoteMode: opts.evaluate ? 'evaluate' : 'train',
-      session: ONLINE_SESSION,
+      session: attach?.session ?? ONLINE_SESSION,
+      onWarning: (line) => log(`warning: ${line}`),
       inline: {
         learn: !opts.evaluate,
         overrides: opts.evaluate ? undefined : (trainingFields as never),
@@ -150,6 +172,9 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
       },
     });
     prepared = prep;
+    const remote = attach ? (prep.policy as RemotePolicy) : undefined;
+    if (remote && !remote.client.wasConnected) throw new AgentUnavailableError(`--agent: ${attach!.url} cannot be reached, so there is nothing to train on; start \`sas agent\` there or fix --agent`, { field: '--agent', url: attach!.url });
+    if (remote) log(`attached to agent ${attach!.url}, session ${remote.client.session?.session ?? '?'}${remote.client.session?.resumed ? ' (resumed)' : ''}`);
     const inlineAgent = (prep.policy as { agent?: SacAgent } | undefined)?.agent;
     // The job facts a checkpoint of this run carries (the server's session checkpoints lack the action mode).
     const jobInfo = (): CheckpointJobInfo => {
@@ -181,6 +206,7 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     progress.stop();
     if (opts.evaluate) return { iterations, stoppedBy, imbalance };
     const info = jobInfo();
+    if (remote) return await finishAttached(remote, online.out, info, iterations, stoppedBy, imbalance, log);
     if (inlineAgent) {
       saveCheckpoint(online.out, inlineAgent, info, { field: 'online.out' });
     } else {
@@ -206,4 +232,36 @@ export async function trainOnlineCommand(job: JobConfig, online: z.infer<typeof 
     await prepared?.close();
     await server?.close();
   }
+}
+
+/**
+ * The end of `--agent` training: waits until the agent answered every step (bounded), asks it for a
+ * checkpoint (`<its checkpointDir>/<session>-final`) and, when that folder is on this machine, writes it
+ * to `online.out` with the job's mask, hot keys and action mode (as the real clock's own server does).
+ * An agent on another machine, or one started without `--checkpoint-dir`, keeps the weights: online.out
+ * is not written and the log says where they are.
+ */
+async function finishAttached(remote: RemotePolicy, out: string, info: CheckpointJobInfo, iterations: number, stoppedBy: OnlineResult['stoppedBy'], imbalance: number[], log: LogFn): Promise<OnlineResult> {
+  const client = remote.client;
+  if (!(await client.settle(ATTACH_SETTLE_MS))) log(`warning: the agent did not answer every step within ${ATTACH_SETTLE_MS} ms; its checkpoint may miss the last ones`);
+  const ack = await client.requestCheckpoint('final', ATTACH_SETTLE_MS);
+  const agentUpdates = ack?.updates ?? client.updates;
+  log(`agent: ${agentUpdates} gradient step(s) in this session`);
+  const base = { iterations, stoppedBy, imbalance, agentUpdates };
+  if (!ack?.ok || !ack.path) {
+    log(`warning: the agent wrote no checkpoint (${ack ? ack.message ?? 'refused' : 'no answer'}); online.out is not written (start \`sas agent\` with --checkpoint-dir)`);
+    return base;
+  }
+  if (!existsSync(ack.path)) {
+    log(`checkpoint on the agent's machine: ${ack.path} (online.out is not written)`);
+    return { ...base, agentCheckpoint: ack.path };
+  }
+  const { agent } = loadCheckpoint(ack.path);
+  try {
+    saveCheckpoint(out, agent, { ...info, source: `${info.source}, agent session ${client.session?.session ?? '?'} (${ack.path})` }, { field: 'online.out' });
+  } finally {
+    agent.dispose();
+  }
+  log(`checkpoint ${out}`);
+  return { ...base, checkpoint: out, agentCheckpoint: ack.path };
 }

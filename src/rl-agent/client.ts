@@ -2,7 +2,7 @@
 import WebSocket from 'ws';
 import { Rng } from '../common/rng.js';
 import { SasError, isErrorCode } from '../common/errors.js';
-import { parseServerMessage, PROTOCOL_VERSION, type CheckpointAckMessage, type JobSpec, type WelcomeMessage } from './protocol.js';
+import { parseServerMessage, PROTOCOL_VERSION, type ActionMessage, type CheckpointAckMessage, type JobSpec, type WelcomeMessage } from './protocol.js';
 
 /** Reconnect backoff: delay = min(maxMs, initialMs·factor^attempt)·(1 − jitter·u), u uniform in [0, 1). */
 export interface BackoffOptions {
@@ -36,8 +36,8 @@ export interface AgentClientOptions {
   readonly seed?: number;
   /** Steps are dropped while this many bytes are still unsent (a slow agent never blocks records). Default 1 MiB. */
   readonly maxBufferedBytes?: number;
-  /** Called for every action received (after `latestAction` is updated). Exceptions are swallowed. */
-  readonly onAction?: (action: Float32Array, seq: number) => void;
+  /** Called for every action received (after `latestAction` is updated), with the whole message (`training`, `updates`). Exceptions are swallowed. */
+  readonly onAction?: (action: Float32Array, seq: number, message: ActionMessage) => void;
   /** Called for server errors and connection problems. Exceptions are swallowed. */
   readonly onError?: (e: SasError) => void;
   /** Called when an established session's connection ends (a reconnect follows unless closed). */
@@ -207,7 +207,7 @@ export class AgentClient {
         this.actionSeq = m.seq;
         this.stats.actions++;
         const a = this.action;
-        this.safe(() => this.opts.onAction?.(a, m.seq));
+        this.safe(() => this.opts.onAction?.(a, m.seq, m));
         return;
       }
       case 'checkpoint_ack': {

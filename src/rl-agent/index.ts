@@ -49,4 +49,6 @@ export { startAgentServer, agentServerOptionsSchema } from './server.js';
 export type { AgentServer, AgentServerOptions, AgentServerEvent } from './server.js';
 export { AgentClient, backoffDelay, DEFAULT_BACKOFF } from './client.js';
 export type { AgentClientOptions, AgentClientStats, BackoffOptions } from './client.js';
+export { ThreadedAgentClient, clientError } from './client-thread.js';
+export type { ThreadedClientOptions, StartOutcome, ClientErrorInfo } from './client-thread.js';
 export { MetricWindow } from './metric-window.js';
