@@ -196,9 +196,10 @@ describe.skipIf(skip !== null)('sas run --verify with a Kafka source and sink (r
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(verifiedOf(ok.stdout)).toBe('exact');
-    // The sink really wrote the results it was verified on (at 20k/s, 30k records span several windows).
+    // The sink really wrote the results it was verified on: at least one per distinct key (more when the
+    // 30k records span several windows, which depends on how fast the source ran).
     const written = await topicMessageCount(kafka, output);
-    expect(written).toBeGreaterThan(500);
+    expect(written).toBeGreaterThanOrEqual(new Set(keys).size);
 
     // Another group reads the same records again; the first result is altered before the tee.
     const bad = run(`g-${input}-2`, { SAS_TEST_CORRUPT_RESULT: '1' });
