@@ -66,6 +66,17 @@ function describeMigrations(ms: EngineRun['migrations']): string {
   return `${ms.length} plan(s), ${moves.toLocaleString('en-US')} bin(s) moved`;
 }
 
+/**
+ * `cfg` as it is written to results (config.json, summary.json, compare's results.json): the agent's
+ * token (`partitioner.params.token`, remote mode) is replaced by "(redacted)", so a results folder never
+ * carries the secret. Everything else is as run.
+ */
+export function redactSecrets(cfg: JobConfig): JobConfig {
+  const params = cfg.partitioner.params as Record<string, unknown> | undefined;
+  if (!params || params.token === undefined) return cfg;
+  return { ...cfg, partitioner: { ...cfg.partitioner, params: { ...params, token: '(redacted)' } } };
+}
+
 /** Converts an engine run into the report's RunResult (summary, timeline, config, version, machine). */
 export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id: string, repetition = 0): RunResult {
   const steady = steadySlides(res);
@@ -79,7 +90,7 @@ export function toRunResult(cfg: JobConfig, res: EngineRun, startedAt: Date, id:
     P: cfg.workers,
     seed: cfg.seed,
     repetition,
-    config: cfg as unknown as Record<string, unknown>,
+    config: redactSecrets(cfg) as unknown as Record<string, unknown>,
     version: versionInfo(),
     machine: machineInfo(),
     startedAt: startedAt.toISOString(),
@@ -121,7 +132,7 @@ export async function runCommand(
   const startedAt = new Date();
   let io: KafkaRunIO | undefined;
   try {
-    out?.writeJson('config.json', cfg);
+    out?.writeJson('config.json', redactSecrets(cfg));
     if (cfg.source.kind === 'kafka' || cfg.sink.kind === 'kafka') {
       io = await openKafkaRunIO(cfg, job.parts.workload.numKeys);
       job = withIO(job, verifier ? { pull: io.pull, sink: verifier.sink(io.sink) } : io); // the Kafka sink's results are teed into the verifier

@@ -1,6 +1,6 @@
 // Remote mode with real processes and real sockets: `sas run` / `sas max-throughput` against a separately started `sas agent`, an agent that is not there, and `sas train online --agent` on both clocks.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -192,10 +192,14 @@ describe('sas run in remote mode against a real `sas agent` process', () => {
 });
 
 describe('sas run with an agent that cannot be reached', () => {
-  it('one warning line, exit 0, every step counted as dropped, no action, word counts exact', async () => {
+  it('one warning line, exit 0, every step counted as dropped, no action, word counts exact; the results folder holds no token', async () => {
     const url = `ws://127.0.0.1:${await freePort()}`;
-    const r = await sas(['run', '--no-write', '-q', '--json', '--verify', ...jobSets(url, ['durationMs=2000'])]);
+    const results = path.join(dir, 'results-unreachable');
+    const r = await sas(['run', '-q', '--json', '--verify', '--out', results, ...jobSets(url, ['durationMs=2000', 'output.name=unreachable'])]);
     expect(r.code, r.err).toBe(0);
+    // The results folder never carries the agent's token (config.json, summary.json), but it has the counts.
+    for (const f of ['config.json', 'summary.json', 'agent.json']) expect(readFileSync(path.join(results, 'unreachable', f), 'utf8'), f).not.toContain(TOKEN);
+    expect(JSON.parse(readFileSync(path.join(results, 'unreachable', 'agent.json'), 'utf8')).agent.connected).toBe(false);
     const warnings = r.err.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`agent ${url} cannot be reached`);
