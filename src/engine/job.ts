@@ -6,7 +6,7 @@ import { ClusterModel, hiddenCostFactors } from './cluster.js';
 import { threadsFor, type JobConfig } from './config.js';
 import type { OperatorArgs } from './job-operator.js';
 import type { OperatorSpec } from './real/messages.js';
-import { runReal } from './real/router.js';
+import { runReal } from './real/run-real.js';
 import { CountingSink, type Sink } from './sink.js';
 import { RateSchedule, type PullSource } from './source.js';
 import { ConfigError } from '../common/errors.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { SlideReport } from '../../src/common/metrics.js';
 import { loadJobConfig } from '../../src/engine/config.js';
 import { buildJob, runJob } from '../../src/engine/job.js';
-import { runReal, type RealParams } from '../../src/engine/real/router.js';
+import { runReal, type RealParams } from '../../src/engine/real/run-real.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { RateSchedule } from '../../src/engine/source.js';
 import { createPartitioner } from '../../src/partitioners/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runReal, type RealParams } from '../../src/engine/real/router.js';
+import { runReal, type RealParams } from '../../src/engine/real/run-real.js';
 import { RateSchedule } from '../../src/engine/source.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { createPartitioner } from '../../src/partitioners/index.js';

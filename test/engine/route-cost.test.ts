@@ -1,7 +1,7 @@
 // The engines pass each record's task cost to a partitioner that asks for it (usesCost), on both clocks, and to no other.
 import { describe, expect, it } from 'vitest';
 import { runVirtual } from '../../src/engine/virtual.js';
-import { runReal } from '../../src/engine/real/router.js';
+import { runReal } from '../../src/engine/real/run-real.js';
 import { RateSchedule } from '../../src/engine/source.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import type { Partitioner } from '../../src/partitioners/types.js';

@@ -2,7 +2,7 @@
 // published before a thread's report of it arrived (the main thread or a worker thread was blocked).
 import { describe, expect, it } from 'vitest';
 import type { SlideReport } from '../../src/common/metrics.js';
-import { runReal, type RealParams } from '../../src/engine/real/router.js';
+import { runReal, type RealParams } from '../../src/engine/real/run-real.js';
 import { CountingSink } from '../../src/engine/sink.js';
 import { RateSchedule, type PullSource } from '../../src/engine/source.js';
 import { createPartitioner } from '../../src/partitioners/index.js';

@@ -28,7 +28,7 @@ export {
 export { checkStep, validatePlan } from './validate-plan.js';
 export { type AlignedItem, EpochAligner } from './aligner.js';
 export { type AppliedHook, type EndpointOptions, type EndpointOutput, type Installed, MigrationEndpoint, type StateMsg } from './protocol.js';
-export { type EpochMarker, MigrationRouter } from './router.js';
+export { type EpochMarker, MigrationRouter } from './migration-router.js';
 export { warmMigrationPath, type WarmupSummary } from './warmup.js';
 export { type CoordinatorOptions, CoordinatorOptionsSchema, MigrationCoordinator } from './coordinator.js';
 export { type MigrationSummary, MigrationMetrics, type StepMetrics } from './metrics.js';

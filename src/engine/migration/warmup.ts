@@ -3,7 +3,7 @@ import type { TaskOperator } from '../../tasks/types.js';
 import { BinMap, type Binning } from './bins.js';
 import { planMigration } from './planner.js';
 import { MigrationEndpoint, type StateMsg } from './protocol.js';
-import { MigrationRouter } from './router.js';
+import { MigrationRouter } from './migration-router.js';
 import { KeyedStateStore } from './state-store.js';
 
 /** What a warm-up did (for logs and tests). */
