@@ -5,6 +5,7 @@ import { loadJobConfig } from '../../src/engine/config.js';
 import { physicalIdeal } from '../../src/engine/ideal.js';
 import { buildJob, runJob } from '../../src/engine/job.js';
 import { RampController } from '../../src/engine/ramp.js';
+import { runMaxThroughput } from '../../src/engine/max-throughput.js';
 import { CollectingSink } from '../../src/engine/sink.js';
 import { createPartitioner } from '../../src/partitioners/index.js';
 import type { Partitioner } from '../../src/partitioners/types.js';
@@ -222,4 +223,19 @@ describe('state metrics', () => {
     const total = (x: typeof res) => x.reports.slice(0, 3).reduce((a, r) => a + (r.job.stateKeys ?? 0), 0);
     expect(total(shuffled.res)).toBeGreaterThan(1.3 * total(res));
   });
+});
+
+describe('no max throughput exceeds the physical ideal', () => {
+  for (const workload of ['workload.name=uniform', 'workload.params={numKeys: 2000, exponent: 1.5}']) {
+    it(`${workload}: hash, shuffle, pkg and dagreedy stay at or below the ideal (+ one step)`, async () => {
+      const sets = [workload, ...(workload.includes('uniform') ? ['workload.params={numKeys: 2000}'] : []), 'workers=8', 'capacity=5000', 'queueCapacity=100', 'ramp={initialRate: 200, rateStep: 100, maxStep: 2000, stepDivisor: 10, intervalMs: 2000}'];
+      const cfg = loadJobConfig(undefined, sets);
+      const job = buildJob({ ...cfg, durationMs: 120_000 });
+      const { ideal } = physicalIdeal({ params: job.params, op: job.parts.op, workload: buildJob(cfg).parts.workload });
+      for (const p of ['hash', 'shuffle', 'pkg', 'dagreedy']) {
+        const res = await runMaxThroughput(loadJobConfig(undefined, [...sets, `partitioner.name=${p}`]));
+        expect(res.maxThroughput, p).toBeLessThanOrEqual(ideal * (1 + cfg.ramp.tolerance) + cfg.ramp.rateStep);
+      }
+    }, 60_000);
+  }
 });
