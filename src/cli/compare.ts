@@ -176,6 +176,12 @@ export function cellsOf(combos: readonly Combo[]): Cell[] {
   return [...cells.values()];
 }
 
+/** The experiment config with every partitioner entry's `token` (remote mode) replaced by "(redacted)". */
+export function redactCompareSecrets(cfg: CompareConfig): CompareConfig {
+  const partitioners = cfg.partitioners.map((p) => (typeof p === 'object' && p.params && 'token' in p.params ? { ...p, params: { ...p.params, token: '(redacted)' } } : p));
+  return { ...cfg, partitioners };
+}
+
 /** Loads and validates a compare file. */
 export function loadCompareConfig(file: string): CompareConfig {
   return parseOrThrow(compareSchema, readYamlFile(file), '', file);
@@ -217,7 +223,7 @@ export async function compareCommand(cfg: CompareConfig, opts: { file?: string; 
     }
     progress.update(1, 'writing report');
     progress.stop();
-    const results: CompareResults = { createdAt: new Date().toISOString(), config: cfg as unknown as Record<string, unknown>, runs, cells: cellsOf(combos) };
+    const results: CompareResults = { createdAt: new Date().toISOString(), config: redactCompareSecrets(cfg) as unknown as Record<string, unknown>, runs, cells: cellsOf(combos) };
     await writeReport(results, out.tmpPath);
     const wanted = out.finalPath;
     const dir = await out.commit();

@@ -93,3 +93,14 @@ describe('sas compare', () => {
     expect(readdirSync(out)).toEqual(['c.yaml']);
   });
 });
+
+describe('compare results keep no secrets', () => {
+  it('a partitioner entry token is written as (redacted) in results.json config', async () => {
+    const { redactCompareSecrets } = await import('../../src/cli/compare.js');
+    const cfg = { partitioners: ['hash', { name: 'saspartitioner', params: { mode: 'remote', token: 'secret-token-1234' }, label: 'remote' }] } as never;
+    const out = JSON.stringify(redactCompareSecrets(cfg));
+    expect(out).not.toContain('secret-token-1234');
+    expect(out).toContain('(redacted)');
+    expect(JSON.stringify(cfg)).toContain('secret-token-1234'); // the input is not changed
+  });
+});
