@@ -1,7 +1,6 @@
 // Async preparation of learned policies (checkpoint loading, websocket client) before a job is built.
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { JobConfig } from '../../engine/config.js';
 import { CheckpointError, ConfigError, FileNotFoundError, SasError } from '../../common/errors.js';
 import { ThreadedAgentClient, clientError, initBackend, loadCheckpoint, maskActionDim, readCheckpointManifest, type AgentConfig, type CheckpointManifest, type SacAgent, type SacMetrics, type StepInfo, type Mask } from '../../rl-agent/index.js';
 import { parseOrThrow } from '../../common/validate.js';
@@ -11,6 +10,17 @@ import type { Partitioner } from '../types.js';
 import { registerPolicy, type LearnedPolicy } from './policy.js';
 import { NO_CHECKPOINT, PRIOR_CHECKPOINT, resolveCheckpoint } from './paths.js';
 import { maskFromFrequencies, zipfTopProbabilities } from '../../rl-agent/mask.js';
+
+/**
+ * The job facts the learned partitioner is prepared from: a structural subset of the engine's job
+ * config, so that partitioners need no import of the engine (ADR 0001).
+ */
+export interface LearnedJobFacts {
+  readonly workers: number;
+  readonly seed: number;
+  readonly slideMs: number;
+  readonly partitioner: { readonly name: string; readonly params?: Record<string, unknown> };
+}
 
 /** Options of an inline policy. */
 export interface InlinePolicyOptions {
@@ -268,7 +278,7 @@ export interface PreparedLearned {
  * P included, is refused: `checkCheckpointServes`); remote: starts an AgentClient to `url` with
  * `token`, mask from the checkpoint manifest if one is readable, else the Zipf heuristic.
  */
-export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOptions = {}): Promise<PreparedLearned> {
+export async function prepareLearnedPartitioner(cfg: LearnedJobFacts, opts: PrepareOptions = {}): Promise<PreparedLearned> {
   const params: SasPartitionerParams = parseOrThrow(sasPartitionerParams, cfg.partitioner.params ?? {}, 'partitioner.params');
   const P = cfg.workers;
   const dir = resolveCheckpoint(params.checkpoint);
@@ -305,7 +315,7 @@ export async function prepareLearnedPartitioner(cfg: JobConfig, opts: PrepareOpt
  * FileNotFoundError / CheckpointError naming the field and the path, never replaced by the uniform
  * table. `none` is the uniform table.
  */
-export async function preloadLearnedPolicies(cfg: Pick<JobConfig, 'workers' | 'partitioner' | 'seed'>, opts: { onWarning?: (line: string) => void } = {}): Promise<string[]> {
+export async function preloadLearnedPolicies(cfg: Pick<LearnedJobFacts, 'workers' | 'partitioner' | 'seed'>, opts: { onWarning?: (line: string) => void } = {}): Promise<string[]> {
   const ids: string[] = [];
   const P = cfg.workers;
   const load = async (id: string | undefined, spec: string, field: string, register: boolean): Promise<void> => {
@@ -345,7 +355,7 @@ const loaded = new Map<string, number>();
 const remotes = new Map<string, { key: string; policy: RemotePolicy }>();
 
 /** The remote policy `preloadLearnedPolicies(cfg)` started for `cfg`'s params, if any (its counts accumulate over every run that used it). */
-export function preloadedRemote(cfg: Pick<JobConfig, 'partitioner'>): RemotePolicy | undefined {
+export function preloadedRemote(cfg: Pick<LearnedJobFacts, 'partitioner'>): RemotePolicy | undefined {
   if (cfg.partitioner.name !== 'saspartitioner') return undefined;
   const p = sasPartitionerParams.safeParse(cfg.partitioner.params ?? {});
   if (!p.success || p.data.mode !== 'remote') return undefined;
