@@ -16,6 +16,8 @@ const REGRET_FLOOR = 1e-6;
 const LOG_RATIO_CLAMP = 3;
 /** An arm at least this many times worse than the current one (measured) is probed less often (back-off). */
 const BACKOFF_RATIO = Math.log(2);
+/** Standard errors an arm must be better by, beyond the margin, before the guard switches to it (identical arms then stay put). */
+const SWITCH_Z = 2;
 /** Slides between two probes while an arm has fewer than `minSamples` samples (every other slide). */
 const WARMUP_INTERVAL = 2;
 
@@ -89,8 +91,6 @@ interface ContextState {
   /** Per arm: means of its probes' regret and of their paired reference regrets (exponential after 1/smoothing samples). */
   probeRegret: Float64Array;
   refRegret: Float64Array;
-  /** Per arm: log offset that re-expresses its ratio against the current arm after a switch. */
-  offset: Float64Array;
   /** Per arm: means of the per-probe log ratio and of its square (the ratio's spread). */
   logMean: Float64Array;
   logSq: Float64Array;
@@ -126,7 +126,8 @@ export interface GuardSnapshot {
  * - Per context (the α-matched model of `saspartitioner-adaptive`; one for `saspartitioner`) it holds a
  *   current arm, starting at the context's default arm, and routes every slide by it except **probes**:
  *   one slide routed by another arm, every `probeEvery` slides per arm (every other slide while the arm has
- *   fewer than `minSamples` samples; never two probes in a row), the most overdue first.
+ *   fewer than `minSamples` samples; never two probes in a row); among the arms due, unmeasured ones first,
+ *   then the most promising (lowest measured ratio), then the most overdue.
  * - A probe is **paired**: its regret (`PERFECT_REWARD − reward`) is set against the mean regret of the
  *   current arm's slides since the previous probe, so a rising input rate or a slow drift, which moves every
  *   arm's regret, cancels out. Per arm the guard keeps the mean probe regret and the mean paired regret; their
@@ -134,9 +135,11 @@ export interface GuardSnapshot {
  *   per-slide log ratios would favour the noisier single slide by Jensen's inequality), and the spread of the
  *   per-probe log ratios gives its standard error.
  * - Switch: back to the default arm as soon as its ratio is ≤ 1 (the comparison flipped); to another arm when
- *   its log ratio plus one standard error is below −log(1 + `margin`), i.e. it is better by more than the
- *   margin and the noise. Both need `minSamples` samples; on a switch every ratio is re-expressed against the
- *   new current arm (the old current arm's is the inverse of the new one's).
+ *   its log ratio plus two standard errors is below −log(1 + `margin`), i.e. it is better by more than the
+ *   margin and the noise (two arms that route alike then stay put). Both need `minSamples` samples. On a
+ *   switch every ratio is re-expressed against the new current arm; the old current arm's is the inverse of
+ *   the new one's, every other arm's is chained through the new arm's. Both are noisier than a direct
+ *   measurement, so they count as at most `minSamples − 1` samples: one fresh probe re-confirms each.
  * - Back-off: an arm measured at least 2× worse (beyond its standard error) is probed at twice its previous
  *   interval, up to `maxProbeEvery`, since each probe of it costs a bad slide; otherwise `probeEvery`.
  * - A slide counts only when it routed records, at least half the previous slide's (not the start or the
@@ -178,7 +181,6 @@ export class RewardGuard {
       n: new Int32Array(numArms),
       probeRegret: f64(),
       refRegret: f64(),
-      offset: f64(),
       logMean: f64(),
       logSq: f64(),
       interval: new Int32Array(numArms).fill(options.probeEvery),
@@ -252,7 +254,7 @@ export class RewardGuard {
       let bestScore = Infinity;
       for (let a = 0; a < this.numArms; a++) {
         if (a === cur || s.n[a] < o.minSamples) continue;
-        const score = this.rel(s, a) + this.stdErr(s, a);
+        const score = this.rel(s, a) + SWITCH_Z * this.stdErr(s, a);
         if (score < bestScore) {
           best = a;
           bestScore = score;
@@ -263,9 +265,15 @@ export class RewardGuard {
     const t = s.t++;
     let probe = -1;
     if (s.refN > 0 && t - s.lastProbe >= 2) {
+      // among the due arms: unmeasured first, then the most promising (lowest ratio), then the most overdue
+      let key = Infinity;
       for (let a = 0; a < this.numArms; a++) {
         if (a === s.current || s.nextProbe[a] > t) continue;
-        if (probe < 0 || s.nextProbe[a] < s.nextProbe[probe]) probe = a;
+        const k = s.n[a] === 0 ? -Infinity : this.rel(s, a);
+        if (probe < 0 || k < key || (k === key && s.nextProbe[a] < s.nextProbe[probe])) {
+          probe = a;
+          key = k;
+        }
       }
     }
     this.pendingContext = context;
@@ -297,7 +305,7 @@ export class RewardGuard {
   /** log(arm's regret / the current arm's), measured; 0 for the current arm. */
   private rel(s: ContextState, a: number): number {
     if (a === s.current) return 0;
-    return Math.log((s.probeRegret[a] + REGRET_FLOOR) / (s.refRegret[a] + REGRET_FLOOR)) + s.offset[a];
+    return Math.log((s.probeRegret[a] + REGRET_FLOOR) / (s.refRegret[a] + REGRET_FLOOR));
   }
 
   /** Standard error of `rel` from the spread of the per-probe log ratios (effective samples of the exponential mean). */
@@ -313,23 +321,32 @@ export class RewardGuard {
   private switchTo(s: ContextState, arm: number): void {
     const prev = s.current;
     const shift = this.rel(s, arm);
-    for (let a = 0; a < this.numArms; a++) if (a !== prev && a !== arm) s.offset[a] -= shift;
-    // the old current arm is now measured through the arm that replaced it: the inverse ratio, same samples
-    s.n[prev] = s.n[arm];
+    // The new current arm's regret level as its probes measured it: every ratio is re-based onto it, so
+    // fresh probes (paired with the new current arm's slides) average in on the same scale.
+    const level = s.probeRegret[arm];
+    const keep = Math.max(1, this.options.minSamples - 1);
+    for (let a = 0; a < this.numArms; a++) {
+      if (a === prev || a === arm) continue;
+      const r = this.rel(s, a) - shift; // chained: a against prev, prev against arm
+      s.refRegret[a] = level;
+      s.probeRegret[a] = (level + REGRET_FLOOR) * Math.exp(r) - REGRET_FLOOR;
+      // measured against another arm and chained through the new one: noisier, so one fresh probe must confirm it
+      s.n[a] = Math.min(s.n[a], keep);
+    }
+    // the old current arm: the inverse of the new one's ratio, from the same samples
+    s.n[prev] = Math.min(s.n[arm], keep);
     s.probeRegret[prev] = s.refRegret[arm];
-    s.refRegret[prev] = s.probeRegret[arm];
-    s.offset[prev] = -s.offset[arm];
+    s.refRegret[prev] = level;
     s.logMean[prev] = -s.logMean[arm];
     s.logSq[prev] = s.logSq[arm];
     s.n[arm] = 0;
     s.probeRegret[arm] = 0;
     s.refRegret[arm] = 0;
-    s.offset[arm] = 0;
     s.logMean[arm] = 0;
     s.logSq[arm] = 0;
     s.current = arm;
     const o = this.options;
-    s.interval[prev] = this.rel(s, prev) - this.stdErr(s, prev) > BACKOFF_RATIO ? Math.min(o.maxProbeEvery, 2 * o.probeEvery) : o.probeEvery;
+    s.interval[prev] = this.rel(s, prev) > BACKOFF_RATIO ? Math.min(o.maxProbeEvery, 2 * o.probeEvery) : o.probeEvery;
     s.nextProbe[prev] = s.t + s.interval[prev];
     s.refSum = 0;
     s.refN = 0;
