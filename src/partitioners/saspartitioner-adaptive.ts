@@ -242,7 +242,7 @@ export function createSasAdaptive(ctx: PartitionerContext, params: SasAdaptivePa
       // Without a guard the α-match routes (SaS); with one it credits the slide routed and picks an arm.
       let arm = firstArm[context];
       if (guard) {
-        guard.observe(report, context);
+        guard.observe(report);
         if (window.ready) arm = guard.decide(context, firstArm[context]);
         else guard.hold();
       }

@@ -79,8 +79,8 @@ describe('RewardGuard (unit)', () => {
     expect(probes).toBeGreaterThanOrEqual(6); // but it is still probed (the comparison can flip)
   });
 
-  it('slides with under half the previous slide\'s records, and slides of another context, are not credited', () => {
-    const g = new RewardGuard(2, 2, 16, 0.6);
+  it('slides with under half the previous slide\'s records are not credited; below minRecordsPerWorker · P nothing counts and nothing is probed', () => {
+    const g = new RewardGuard(2, 1, 16, 0.6);
     const rng = new Rng(4);
     // every probe slide (arm 1) routes a tenth of the records: none of them counts
     for (let t = 0; t < 40; t++) {
@@ -89,13 +89,15 @@ describe('RewardGuard (unit)', () => {
     }
     expect(g.snapshot().samples[1]).toBe(0);
     expect(g.current()).toBe(0);
-    // a decision in context 1 whose slide reports context 0 (a shift) is dropped
-    const g2 = new RewardGuard(2, 2, 16, 0.6);
-    for (let t = 0; t < 40; t++) {
-      g2.decide(1, 0);
-      g2.observe(report(noisyBusy(rng, 16, 0.2)), t % 2 === 1 ? 0 : 1);
-    }
-    expect(g2.snapshot().samples.every((n) => n === 0)).toBe(true);
+    // 200 records over 16 workers < 16 per worker: the guard holds its default arm and never probes
+    const quiet = new RewardGuard(2, 1, 16, 0.6);
+    const arms = drive(quiet, 60, () => [1.0, 0.05], 5, () => 200);
+    expect(arms.every((a) => a === 0)).toBe(true);
+    expect(quiet.snapshot().samples).toEqual([0, 0]);
+    // with minRecordsPerWorker 0 the same slides count, and the much better arm 1 takes over
+    const loud = new RewardGuard(2, 1, 16, 0.6, { ...DEFAULT_GUARD_OPTIONS, minRecordsPerWorker: 0 });
+    drive(loud, 60, () => [1.0, 0.05], 5, () => 200);
+    expect(loud.current()).toBe(1);
   });
 
   it('resolveGuard: on by default with a policy that neither learns nor is remote; a learning policy with an explicit guard is refused', () => {

@@ -16,6 +16,8 @@ const REGRET_FLOOR = 1e-6;
 const LOG_RATIO_CLAMP = 3;
 /** An arm at least this many times worse than the current one (measured) is probed less often (back-off). */
 const BACKOFF_RATIO = Math.log(2);
+/** An arm measured this many times worse goes straight to `maxProbeEvery`, from its first sample (each of its probes is a very bad slide, and its backlog spills into the next ones). */
+const CATASTROPHIC_RATIO = Math.log(4);
 /** Standard errors an arm must be better by, beyond the margin, before the guard switches to it (identical arms then stay put). */
 const SWITCH_Z = 2;
 /** Slides between two probes while an arm has fewer than `minSamples` samples (every other slide). */
@@ -33,6 +35,12 @@ export const guardOptionsSchema = z.strictObject({
   minSamples: z.number().int().min(1).max(1000).default(3),
   /** Weight of the newest paired sample in an arm's exponential mean (after the first 1/smoothing, which are averaged plainly). Default 0.25. */
   smoothing: z.number().gt(0).max(1).default(0.25),
+  /**
+   * A slide counts (and the next slide may be a probe) only when it routed at least this many records per
+   * worker: below, its busy times are mostly per-record cost noise (a word-count record costs 1–10 words,
+   * ≈ 0.5/√n relative spread per worker over n records), and probing would cost slides for nothing. Default 16.
+   */
+  minRecordsPerWorker: z.number().min(0).max(1e6).default(16),
 });
 
 /** Validated guard parameters. */
@@ -141,9 +149,12 @@ export interface GuardSnapshot {
  *   the new one's, every other arm's is chained through the new arm's. Both are noisier than a direct
  *   measurement, so they count as at most `minSamples − 1` samples: one fresh probe re-confirms each.
  * - Back-off: an arm measured at least 2× worse (beyond its standard error) is probed at twice its previous
- *   interval, up to `maxProbeEvery`, since each probe of it costs a bad slide; otherwise `probeEvery`.
- * - A slide counts only when it routed records, at least half the previous slide's (not the start or the
- *   drain), and when the context did not change between the decision and the report (a shift).
+ *   interval, up to `maxProbeEvery`, since each probe of it costs a bad slide; one measured 4× worse (any
+ *   sample, no warm-up) at `maxProbeEvery` at once, since its backlog spills into the next slides too.
+ * - A slide counts only when it routed at least `minRecordsPerWorker` records per worker and at least half
+ *   the previous slide's (not the start or the drain); after a slide that did not count, no probe. It is
+ *   credited to the context of its decision (a context that flips with the noise of the top-k counts,
+ *   as the α-match does at low rates, would otherwise lose most samples).
  *
  * Deterministic: it reads only the slide reports, so the same run makes the same decisions on the virtual
  * clock. Allocates only at construction (and in `snapshot`).
@@ -154,6 +165,9 @@ export class RewardGuard {
   private pendingContext = -1;
   private pendingProbe = false;
   private prevRecords = 0;
+  /** The last observed slide counted (enough records): only then may the next slide be a probe. */
+  private lastValid = false;
+  private readonly numWorkers: number;
   private lastContext = 0;
   private readonly busy: Float64Array;
 
@@ -171,6 +185,7 @@ export class RewardGuard {
     readonly options: GuardOptions = DEFAULT_GUARD_OPTIONS,
   ) {
     this.busy = new Float64Array(numWorkers);
+    this.numWorkers = numWorkers;
     const f64 = () => new Float64Array(numArms);
     this.contexts = Array.from({ length: numContexts }, () => ({
       current: -1,
@@ -190,18 +205,18 @@ export class RewardGuard {
   }
 
   /**
-   * Credits the slide of `report` to the arm chosen for it by the last `decide` (if any). `context` is the
-   * context the report's slide falls in (the α-match of its top keys); a different context than the
-   * decision's drops the sample. Call once per slide, before `decide`.
+   * Credits the slide of `report` to the arm (and context) chosen for it by the last `decide`, if any.
+   * Call once per slide, before `decide`.
    */
-  observe(report: SlideReport, context = 0): void {
+  observe(report: SlideReport): void {
     const records = report.partitioner.records;
-    const valid = records > 0 && records >= 0.5 * this.prevRecords;
+    const valid = records > 0 && records >= this.options.minRecordsPerWorker * this.numWorkers && records >= 0.5 * this.prevRecords;
     this.prevRecords = records;
+    this.lastValid = valid;
     const arm = this.pendingArm;
     const c = this.pendingContext;
     this.pendingArm = -1;
-    if (arm < 0 || c !== context) return;
+    if (arm < 0) return;
     const s = this.contexts[c];
     if (!valid) {
       if (this.pendingProbe) s.nextProbe[arm] = s.t + WARMUP_INTERVAL - 1; // probe it again soon
@@ -227,8 +242,10 @@ export class RewardGuard {
     s.refRegret[arm] += a * (ref - s.refRegret[arm]);
     s.logMean[arm] += a * (x - s.logMean[arm]);
     s.logSq[arm] += a * (x * x - s.logSq[arm]);
-    if (s.n[arm] < o.minSamples) s.interval[arm] = WARMUP_INTERVAL;
-    else if (this.rel(s, arm) - this.stdErr(s, arm) > BACKOFF_RATIO) s.interval[arm] = Math.min(o.maxProbeEvery, Math.max(o.probeEvery, 2 * s.interval[arm]));
+    const r = this.rel(s, arm);
+    if (r > CATASTROPHIC_RATIO) s.interval[arm] = o.maxProbeEvery;
+    else if (s.n[arm] >= o.minSamples && r - this.stdErr(s, arm) > BACKOFF_RATIO) s.interval[arm] = Math.min(o.maxProbeEvery, Math.max(o.probeEvery, 2 * s.interval[arm]));
+    else if (s.n[arm] < o.minSamples) s.interval[arm] = WARMUP_INTERVAL;
     else s.interval[arm] = o.probeEvery;
     s.nextProbe[arm] = s.t - 1 + s.interval[arm];
   }
@@ -264,7 +281,7 @@ export class RewardGuard {
     }
     const t = s.t++;
     let probe = -1;
-    if (s.refN > 0 && t - s.lastProbe >= 2) {
+    if (this.lastValid && s.refN > 0 && t - s.lastProbe >= 2) {
       // among the due arms: unmeasured first, then the most promising (lowest ratio), then the most overdue
       let key = Infinity;
       for (let a = 0; a < this.numArms; a++) {
@@ -346,7 +363,8 @@ export class RewardGuard {
     s.logSq[arm] = 0;
     s.current = arm;
     const o = this.options;
-    s.interval[prev] = this.rel(s, prev) > BACKOFF_RATIO ? Math.min(o.maxProbeEvery, 2 * o.probeEvery) : o.probeEvery;
+    const back = this.rel(s, prev);
+    s.interval[prev] = back > CATASTROPHIC_RATIO ? o.maxProbeEvery : back > BACKOFF_RATIO ? Math.min(o.maxProbeEvery, 2 * o.probeEvery) : o.probeEvery;
     s.nextProbe[prev] = s.t + s.interval[prev];
     s.refSum = 0;
     s.refN = 0;
