@@ -166,7 +166,9 @@ export function maskFor(numWorkers: number, p: Pick<SasPartitionerParams, 'numTr
  * uniform over each hot key's mask range (the reference's initial table) and never changes — the
  * slots still follow the detector. Once per slide `onSlide` pushes the report into the metric
  * window, re-ranks hot keys by the slide's top-k counts, asks the policy (when the window is full)
- * and swaps slots and table atomically; `tableVersion` bumps at most once per slide.
+ * and swaps slots and table atomically; `tableVersion` bumps at most once per slide. With a policy
+ * that neither learns nor is remote, the reward guard (ours, `guard`, learned/guard.ts) routes some
+ * slides by the water-filling prior alone and all of them while the policy measures worse.
  */
 export function createSasPartitioner(ctx: PartitionerContext, params: SasPartitionerParams, policy?: LearnedPolicy): SasPartitioner {
   const n = ctx.numWorkers;
