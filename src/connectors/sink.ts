@@ -47,16 +47,6 @@ export interface KafkaSinkStats {
   readonly requests: number;
   /** Produce calls retried by the sink after kafkajs gave up on a retriable failure. */
   readonly retries: number;
-  /** Producers replaced after the broker rejected a resend as out of order (after a restart). */
-  readonly producerResets: number;
-}
-
-/** The broker's OUT_OF_ORDER_SEQUENCE_NUMBER (45): an idempotent producer's sequence fell out of step. */
-function isOutOfOrderSequence(e: unknown): boolean {
-  const x = e as { type?: unknown; code?: unknown; cause?: unknown } | undefined;
-  if (!x) return false;
-  if (x.type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || x.code === 45) return true;
-  return x.cause !== undefined && x.cause !== e ? isOutOfOrderSequence(x.cause) : false;
 }
 
 /**
@@ -87,20 +77,17 @@ const defaultClock: SinkClock = { now: () => Date.now(), setTimeout: (fn, ms) =>
 /** Creates a Kafka sink on `kafka`. Throws ConfigError / UnknownNameError for bad options. */
 export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions, clock: SinkClock = defaultClock): KafkaSink {
   const o = parseOrThrow(kafkaSinkOptions, options, 'sink');
-  const newProducer = (): Producer =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: createKafkaPartitioner(o.partitioner, o.partitionerParams, { numKeys: o.numKeys, seed: o.seed }),
-    });
-  let producer: Producer = newProducer();
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: createKafkaPartitioner(o.partitioner, o.partitionerParams, { numKeys: o.numKeys, seed: o.seed }),
+  });
   const compression = o.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   let sent = 0;
   let requests = 0;
 
   let retries = 0;
-  let producerResets = 0;
 
   const send = async (messages: Message[]): Promise<void> => {
     if (messages.length === 0) return;
@@ -111,21 +98,6 @@ export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions, clock: 
         await producer.send({ topic: o.topic, messages, acks: -1, compression });
         break;
       } catch (e) {
-        if (isOutOfOrderSequence(e) && clock.now() + backoff <= deadline) {
-          // kafkajs advances a partition's sequence number on a request that failed with the broker
-          // down, so after a restart the broker rejects the resend as out of order (kafkajs #598) and
-          // the producer can never send again. The broker wrote nothing of a rejected request: a
-          // new producer (a new producer id, sequences from 0) sends it once.
-          producerResets++;
-          await producer.disconnect().catch(() => undefined);
-          producer = newProducer();
-          try {
-            await producer.connect();
-          } catch (ce) {
-            throw wrapKafkaError(ce, 'reconnect producer', { topic: o.topic, producerResets });
-          }
-          continue;
-        }
         if (!isRetriableKafkaError(e) || clock.now() + backoff > deadline) {
           throw wrapKafkaError(e, 'produce', { topic: o.topic, messages: messages.length, retries });
         }
@@ -165,6 +137,6 @@ export function createKafkaSink(kafka: Kafka, options: KafkaSinkOptions, clock: 
     async disconnect() {
       await producer.disconnect();
     },
-    stats: () => ({ sent, requests, retries, producerResets }),
+    stats: () => ({ sent, requests, retries }),
   };
 }
