@@ -1,6 +1,7 @@
 // The honest cluster on the virtual clock: merge costs bind, stragglers show in busy time, hidden costs
 // stay hidden from route(), and results stay exact under all of it.
 import { describe, expect, it } from 'vitest';
+import { costSpy } from '../helpers/cost-spy.js';
 import { loadJobConfig } from '../../src/engine/config.js';
 import { physicalIdeal } from '../../src/engine/ideal.js';
 import { buildJob, runJob } from '../../src/engine/job.js';
@@ -123,18 +124,7 @@ describe('uneven clusters', () => {
 describe('hidden per-key cost', () => {
   it('never reaches route(): the partitioner sees the visible cost, busy time the true one', async () => {
     const seen: number[] = [];
-    const spy = (inner: Partitioner): Partitioner =>
-      new Proxy(inner, {
-        get(target, prop, recv) {
-          if (prop === 'usesCost') return true;
-          if (prop === 'route')
-            return (key: number, cost?: number) => {
-              seen.push(cost ?? Number.NaN);
-              return target.route(key, cost);
-            };
-          return Reflect.get(target, prop, recv);
-        },
-      });
+    const spy = (inner: Partitioner): Partitioner => costSpy(inner, seen);
     const run = async (sigma: number) => {
       seen.length = 0;
       const cfg = loadJobConfig(undefined, ['workload.params={numKeys: 200, exponent: 1.0}', 'workers=4', 'capacity=50000', 'source.rate=500', 'durationMs=2000', ...(sigma > 0 ? [`workload.hiddenCost={sigma: ${sigma}}`] : [])]);

@@ -1,6 +1,7 @@
 // The honest cluster on the real clock: reducers in worker threads with capacity, credits and exact
 // results; worker speeds, stragglers and hidden key costs in the threads' slot emulation.
 import { describe, expect, it } from 'vitest';
+import { costSpy } from '../helpers/cost-spy.js';
 import type { SlideReport } from '../../src/common/metrics.js';
 import { loadJobConfig } from '../../src/engine/config.js';
 import { buildJob, runJob } from '../../src/engine/job.js';
@@ -161,18 +162,7 @@ describe('real clock: uneven clusters and hidden costs in the slot emulation', (
 
   it("hidden costs stretch service time in the threads and never reach route()", async () => {
     const seen: number[] = [];
-    const spy = (inner: Partitioner): Partitioner =>
-      new Proxy(inner, {
-        get(target, prop, recv) {
-          if (prop === 'usesCost') return true;
-          if (prop === 'route')
-            return (key: number, cost?: number) => {
-              seen.push(cost ?? Number.NaN);
-              return target.route(key, cost);
-            };
-          return Reflect.get(target, prop, recv);
-        },
-      });
+    const spy = (inner: Partitioner): Partitioner => costSpy(inner, seen);
     const run = async (sigma: number) => {
       seen.length = 0;
       // One worker: its busy time is Σ over its records of cost × hidden factor × 1 ms.
