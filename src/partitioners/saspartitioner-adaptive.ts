@@ -5,7 +5,7 @@ import type { GuardArmKind, PartitionerGuardMetrics, SlideReport } from '../comm
 import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
-import { LearnedRouter } from './learned/router.js';
+import { LearnedRouter } from './learned/learned-router.js';
 import { SlideTable } from './learned/slide-table.js';
 import { guardParam, resolveGuard, RewardGuard } from './learned/guard.js';
 import { actionModeFor } from './saspartitioner.js';

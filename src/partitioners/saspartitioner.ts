@@ -5,7 +5,7 @@ import type { PartitionerGuardMetrics, SlideReport } from '../common/metrics.js'
 import { DEFAULT_REWARD_BASE } from '../rl-agent/env-math.js';
 import { maskFromFrequencies, validateMask, zipfTopProbabilities, type Mask } from '../rl-agent/mask.js';
 import { MetricWindow } from '../rl-agent/metric-window.js';
-import { LearnedRouter } from './learned/router.js';
+import { LearnedRouter } from './learned/learned-router.js';
 import { DEFAULT_RESIDUAL_SCALE, type ActionMode } from './learned/prior.js';
 import { SlideTable } from './learned/slide-table.js';
 import { guardParam, resolveGuard, RewardGuard } from './learned/guard.js';

@@ -1,7 +1,7 @@
 // load-deficit hot routing (ours) and the water-filling balance pass: golden sequences by hand, fast-check invariants.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LearnedRouter, type HotRule } from '../../src/partitioners/learned/router.js';
+import { LearnedRouter, type HotRule } from '../../src/partitioners/learned/learned-router.js';
 import { WaterFill } from '../../src/partitioners/learned/prior.js';
 import { createSasPartitioner, sasPartitionerParams } from '../../src/partitioners/saspartitioner.js';
 import { createPartitioner } from '../../src/partitioners/index.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { WaterFill, residualShares } from '../../src/partitioners/learned/prior.js';
-import { LearnedRouter } from '../../src/partitioners/learned/router.js';
+import { LearnedRouter } from '../../src/partitioners/learned/learned-router.js';
 import { createSasPartitioner, sasPartitionerParams } from '../../src/partitioners/saspartitioner.js';
 import { maskFromFrequencies, zipfTopProbabilities, type Mask } from '../../src/rl-agent/mask.js';
 import { murmurWorker } from '../../src/partitioners/shared/hashing.js';

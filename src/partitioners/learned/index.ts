@@ -1,5 +1,5 @@
 // Public surface of the learned partitioners' helpers (the TF.js-loading parts are in prepare.ts).
-export { LearnedRouter } from './router.js';
+export { LearnedRouter } from './learned-router.js';
 export { registerPolicy, preparedPolicy } from './policy.js';
 export type { LearnedPolicy } from './policy.js';
 export { resolveCheckpoint, peekCheckpoint, packageRoot, DEFAULT_CHECKPOINT, NO_CHECKPOINT, PRIOR_CHECKPOINT } from './paths.js';

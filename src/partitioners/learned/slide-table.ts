@@ -2,7 +2,7 @@
 import { InvariantError } from '../../common/errors.js';
 import type { Mask } from '../../rl-agent/mask.js';
 import { residualShares, WaterFill, type ActionMode } from './prior.js';
-import type { LearnedRouter } from './router.js';
+import type { LearnedRouter } from './learned-router.js';
 
 /** The top keys of a slide, by count descending: `keys[0..size)` and their counts. */
 export interface SlideTop {

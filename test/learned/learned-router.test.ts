@@ -1,6 +1,6 @@
 // saspartitioner routing: deficit golden sequence, detector-based slots, version bumps, cold keys never split.
 import { describe, expect, it } from 'vitest';
-import { LearnedRouter } from '../../src/partitioners/learned/router.js';
+import { LearnedRouter } from '../../src/partitioners/learned/learned-router.js';
 import { createSasPartitioner, sasPartitionerParams } from '../../src/partitioners/saspartitioner.js';
 import { createSasAdaptive, nearestModel, sasAdaptiveParams } from '../../src/partitioners/saspartitioner-adaptive.js';
 import { createPartitioner } from '../../src/partitioners/index.js';
