@@ -558,7 +558,7 @@ class VirtualMergeStage {
 
   constructor(
     private readonly m: MergeStage,
-    private readonly P: number,
+    P: number,
     private readonly R: number,
     private readonly slideMs: number,
   ) {

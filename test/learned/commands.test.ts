@@ -1,7 +1,7 @@
 // The learned partitioner's commands on bad input, as real `sas` processes (issue 18 items 2, 6, 8, 21, 23, 24):
 // nothing the user did not ask to replace is replaced, a checkpoint that cannot serve the job is refused,
 // and what a command would silently ignore is refused up front.
-import { spawn } from 'node:child_process';
+import { sasAsync } from '../helpers/cli.js';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,18 +16,7 @@ const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(path.join(tmpdir(), 'sas-learned-commands-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the compiled CLI (`bin/sas`, which loads dist/) as its own process. */
-function sas(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/sas'), ...args], { cwd: root, env: { ...process.env, KAFKA_BROKERS: undefined, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const sas = sasAsync;
 
 /** Every file under `d` (relative name → bytes), to compare a folder before and after. */
 function snapshot(d: string): Map<string, string> {

@@ -1,5 +1,6 @@
 // Remote mode with real processes and real sockets: `sas run` / `sas max-throughput` against a separately started `sas agent`, an agent that is not there, and `sas train online --agent` on both clocks.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { sasAsync } from '../helpers/cli.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,18 +16,7 @@ const TINY_MASK = [{ start: 0, end: 2 }, { start: 1, end: 3 }, { start: 2, end: 
 let tinyCkpt = '';
 const agents: ChildProcessWithoutNullStreams[] = [];
 
-/** Runs the compiled CLI (`bin/sas`, which loads dist/) as its own process. */
-function sas(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/sas'), ...args], { cwd: root, env: { ...process.env, KAFKA_BROKERS: undefined, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const sas = sasAsync;
 
 /** A started `sas agent` process: its URL and its event log (stderr, one JSON event per line). */
 interface AgentProcess {
